@@ -1,0 +1,181 @@
+//! The storage seam: the [`Store`] trait, the records and filters it speaks in, and its
+//! error type. `store-sqlite` and `store-postgres` implement it; `store-conformance`
+//! holds the one test suite both must pass. Nothing above this crate writes SQL.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tongxin_domain::{Body, Demand, DemandKind, DemandStatus, Invalid, Unit, UnitCode, User};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The input breaks a rule the store checks against stored data (unknown unit, …).
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Optimistic concurrency: the record changed since the caller read it.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database failed; the message is for operators and never shown to users.
+    #[error("database: {0}")]
+    Database(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which demands to list. Every set field narrows the result.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DemandFilter {
+    /// Demands with a target at this unit or below it.
+    pub unit: Option<UnitCode>,
+    /// With `unit`: also meetings aimed at an ancestor of `unit` that require `unit`'s
+    /// level to attend (the cascade reaches it). Used for a unit's calendar.
+    pub include_cascade: bool,
+    /// Demands from this body or, when it is a department, from any of its divisions.
+    pub body: Option<Uuid>,
+    pub kind: Option<DemandKind>,
+    pub status: Option<DemandStatus>,
+    /// Demands that end at or after this time.
+    pub from: Option<NaiveDateTime>,
+    /// Demands that start before this time.
+    pub to: Option<NaiveDateTime>,
+    /// Keyset cursor: the `(starts_at, id)` of the last demand of the previous page.
+    pub after: Option<(NaiveDateTime, Uuid)>,
+    /// Page size, 1..=1000; 0 means 100.
+    pub limit: u32,
+}
+
+impl DemandFilter {
+    pub fn page_size(&self) -> u32 {
+        match self.limit {
+            0 => 100,
+            n => n.min(1000),
+        }
+    }
+}
+
+/// One page of a keyset-paginated list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The cursor for the next page, when there may be one.
+    pub next: Option<(NaiveDateTime, Uuid)>,
+}
+
+/// One stored change of a demand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemandRevision {
+    pub demand_id: Uuid,
+    pub revision: u32,
+    pub at: DateTime<Utc>,
+    /// Who made the change: a username, or `import:<file>`.
+    pub actor: String,
+    /// `created`, `updated` or `cancelled`.
+    pub action: String,
+    /// The demand as it was after this change.
+    pub demand: Demand,
+}
+
+/// A signed-in browser session. The store keeps only a hash of the cookie's token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub token_hash: String,
+    pub user_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Everything one import writes, in one transaction: all of it or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct ImportBatch {
+    pub units: Vec<Unit>,
+    pub bodies: Vec<Body>,
+    pub demands: Vec<Demand>,
+    pub users: Vec<User>,
+    /// Recorded as the actor of each demand's first revision.
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub units: u64,
+    pub bodies: u64,
+    pub demands: u64,
+    pub users: u64,
+}
+
+/// A callback for long writes: (done, total).
+pub type Progress = dyn Fn(u64, u64) + Send + Sync;
+
+/// Counts for the overview pages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Units per level, province first.
+    pub units_by_level: [u64; 5],
+    pub bodies: u64,
+    pub demands: u64,
+    pub users: u64,
+}
+
+/// The storage of tongxin. Implementations keep the same behaviour, checked by the
+/// conformance suite: validation against stored data, all-or-nothing batches, revisions
+/// on every demand change, and the descendant semantics of unit filters.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    // Units.
+    /// The unit, if it exists.
+    async fn unit(&self, code: &UnitCode) -> Result<Option<Unit>>;
+    /// The units directly below `parent` (the provinces when `None`), by code.
+    async fn children(&self, parent: Option<&UnitCode>) -> Result<Vec<Unit>>;
+    /// Units whose name contains `query` or whose code starts with it, shallowest first.
+    async fn search_units(&self, query: &str, limit: u32) -> Result<Vec<Unit>>;
+    /// The subset of `codes` that exist.
+    async fn existing_units(&self, codes: &[UnitCode]) -> Result<HashSet<UnitCode>>;
+    /// Sets a unit's cadre count as a reported (no longer estimated) figure.
+    async fn set_cadres(&self, code: &UnitCode, cadres: u32) -> Result<()>;
+    /// All units at or below `root` (every unit when `None`), by code.
+    async fn units_under(&self, root: Option<&UnitCode>) -> Result<Vec<Unit>>;
+
+    // Bodies.
+    async fn body(&self, id: Uuid) -> Result<Option<Body>>;
+    /// Bodies at units at or below `unit` (all when `None`), ordered by unit then name.
+    async fn bodies(&self, unit: Option<&UnitCode>) -> Result<Vec<Body>>;
+    /// The divisions of a department.
+    async fn divisions(&self, department: Uuid) -> Result<Vec<Body>>;
+
+    // Demands.
+    /// Creates one demand (revision 1). Its targets and source body must exist; the
+    /// store sets `source_department` from the body.
+    async fn create_demand(&self, demand: Demand, actor: &str) -> Result<Demand>;
+    /// Replaces a demand if its stored revision is `expected_revision`; adds a revision.
+    async fn update_demand(&self, demand: Demand, expected_revision: u32, actor: &str) -> Result<Demand>;
+    async fn demand(&self, id: Uuid) -> Result<Option<Demand>>;
+    async fn demands(&self, filter: &DemandFilter) -> Result<Page<Demand>>;
+    /// Every revision of a demand, oldest first.
+    async fn demand_history(&self, id: Uuid) -> Result<Vec<DemandRevision>>;
+
+    // Accounts and sessions.
+    async fn user(&self, id: Uuid) -> Result<Option<User>>;
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>>;
+    /// Creates or replaces an account (matched by username).
+    async fn put_user(&self, user: &User) -> Result<()>;
+    async fn put_session(&self, session: &Session) -> Result<()>;
+    /// The session, if it exists and has not expired at `now`.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // Bulk.
+    /// Writes a whole batch in one transaction after checking every reference against
+    /// the batch and the stored data; on any problem nothing is written and every
+    /// problem is returned. Units are upserted (re-importing the division list is
+    /// harmless); bodies, demands and users are inserted.
+    /// `progress` is called with (rows written, rows in the batch) as the write goes on.
+    async fn import(&self, batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts>;
+    async fn counts(&self) -> Result<Counts>;
+}
