@@ -85,7 +85,9 @@ impl User {
         let u = &self.username;
         if u.len() < 3
             || u.len() > 64
-            || !u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            || !u
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         {
             errors.push(FieldError::new(
                 "username",
@@ -94,7 +96,11 @@ impl User {
             ));
         }
         if self.display_name.trim().is_empty() {
-            errors.push(FieldError::new("display_name", "姓名不能为空", "name must not be empty"));
+            errors.push(FieldError::new(
+                "display_name",
+                "姓名不能为空",
+                "name must not be empty",
+            ));
         }
         if self.role == Role::BodyStaff && self.body.is_none() {
             errors.push(FieldError::new(
@@ -124,7 +130,9 @@ pub fn hash_password(password: &str) -> Result<String, Invalid> {
 
 /// True when `password` matches the stored hash. A malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    argon2::Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
+    argon2::Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
 }
 
 #[cfg(test)]

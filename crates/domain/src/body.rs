@@ -49,7 +49,9 @@ impl BodyKind {
     }
 
     pub fn parse(s: &str) -> Option<BodyKind> {
-        BodyKind::ALL.into_iter().find(|k| k.as_str() == s || k.zh() == s)
+        BodyKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s || k.zh() == s)
     }
 
     pub fn zh(self) -> &'static str {

@@ -13,7 +13,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        FieldError { field: field.into(), zh: zh.into(), en: en.into() }
+        FieldError {
+            field: field.into(),
+            zh: zh.into(),
+            en: en.into(),
+        }
     }
 }
 
@@ -35,6 +39,10 @@ impl Invalid {
 
     /// `Ok(())` when `errors` is empty, the errors otherwise.
     pub fn check(errors: Vec<FieldError>) -> Result<(), Invalid> {
-        if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(Invalid(errors))
+        }
     }
 }

@@ -2,6 +2,9 @@
 //! error type. `store-sqlite` and `store-postgres` implement it; `store-conformance`
 //! holds the one test suite both must pass. Nothing above this crate writes SQL.
 
+pub mod checks;
+pub mod codec;
+
 use std::collections::HashSet;
 
 use async_trait::async_trait;
@@ -154,7 +157,12 @@ pub trait Store: Send + Sync + 'static {
     /// store sets `source_department` from the body.
     async fn create_demand(&self, demand: Demand, actor: &str) -> Result<Demand>;
     /// Replaces a demand if its stored revision is `expected_revision`; adds a revision.
-    async fn update_demand(&self, demand: Demand, expected_revision: u32, actor: &str) -> Result<Demand>;
+    async fn update_demand(
+        &self,
+        demand: Demand,
+        expected_revision: u32,
+        actor: &str,
+    ) -> Result<Demand>;
     async fn demand(&self, id: Uuid) -> Result<Option<Demand>>;
     async fn demands(&self, filter: &DemandFilter) -> Result<Page<Demand>>;
     /// Every revision of a demand, oldest first.
@@ -176,6 +184,7 @@ pub trait Store: Send + Sync + 'static {
     /// problem is returned. Units are upserted (re-importing the division list is
     /// harmless); bodies, demands and users are inserted.
     /// `progress` is called with (rows written, rows in the batch) as the write goes on.
-    async fn import(&self, batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts>;
+    async fn import(&self, batch: ImportBatch, progress: Option<&Progress>)
+    -> Result<ImportCounts>;
     async fn counts(&self) -> Result<Counts>;
 }

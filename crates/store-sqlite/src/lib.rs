@@ -1,0 +1,800 @@
+//! The embedded default store: one SQLite file in WAL mode with `synchronous=NORMAL`.
+//!
+//! Writes go through a pool of exactly one connection (SQLite has one writer anyway, and
+//! queuing in the pool is cheaper than `SQLITE_BUSY` retries); reads use a separate pool.
+//! Bulk writes are batched into multi-row statements inside one transaction.
+
+mod migrate;
+mod rows;
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
+use tongxin_domain::{Body, Demand, Unit, UnitCode, User};
+use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
+use tongxin_store::{
+    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, Page, Progress, Result,
+    Session, Store, StoreError, checks,
+};
+use uuid::Uuid;
+
+use rows::{DEMAND_COLUMNS, body_from_row, db, demand_from_row, unit_from_row, user_from_row};
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or a bare path)
+    /// and applies pending migrations.
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        let memory = path == ":memory:" || path.is_empty();
+        let opts = if memory {
+            SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?
+        } else {
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+        }
+        .journal_mode(if memory {
+            SqliteJournalMode::Memory
+        } else {
+            SqliteJournalMode::Wal
+        })
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(10))
+        .foreign_keys(false)
+        .pragma("cache_size", "-131072")
+        .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(120))
+            .connect_with(opts.clone())
+            .await
+            .map_err(db)?;
+        // An in-memory database exists per connection: read through the writer then.
+        let read = if memory {
+            write.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(60))
+                .connect_with(opts.read_only(true))
+                .await
+                .map_err(db)?
+        };
+        migrate::run(&write).await?;
+        Ok(SqliteStore { read, write })
+    }
+
+    /// `BEGIN IMMEDIATE`: take the write lock up front so a transaction never fails
+    /// half-way on lock upgrade.
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+}
+
+const UNIT_COLUMNS: &str = "code, name, cadres, cadres_estimated";
+
+/// Rows per multi-row INSERT. SQLite allows 32,766 bound parameters per statement.
+const CHUNK: usize = 200;
+
+/// `INSERT … VALUES (…), (…)` with `rows` groups of `cols` placeholders, built once per
+/// shape and kept for the life of the process so sqlx's statement cache can reuse it.
+fn multi_insert(
+    head: &'static str,
+    cols: usize,
+    rows: usize,
+    cache: &'static OnceLock<Vec<String>>,
+) -> &'static str {
+    let all = cache.get_or_init(|| {
+        (0..=CHUNK)
+            .map(|n| {
+                let mut s = String::from(head);
+                s.push_str(" VALUES ");
+                for r in 0..n {
+                    if r > 0 {
+                        s.push(',');
+                    }
+                    s.push('(');
+                    for c in 0..cols {
+                        if c > 0 {
+                            s.push(',');
+                        }
+                        s.push('?');
+                    }
+                    s.push(')');
+                }
+                s
+            })
+            .collect()
+    });
+    &all[rows]
+}
+
+async fn insert_units(
+    tx: &mut Transaction<'static, Sqlite>,
+    units: &[Unit],
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<()> {
+    static Q: OnceLock<Vec<String>> = OnceLock::new();
+    for chunk in units.chunks(CHUNK) {
+        let sql = multi_insert(
+            "INSERT INTO units (province, code, parent, level, name, cadres, cadres_estimated)",
+            7,
+            chunk.len(),
+            &Q,
+        );
+        let sql = format!(
+            "{sql} ON CONFLICT (province, code) DO UPDATE SET name = excluded.name, \
+             cadres = CASE WHEN units.cadres_estimated = 0 AND excluded.cadres_estimated = 1 THEN units.cadres ELSE excluded.cadres END, \
+             cadres_estimated = units.cadres_estimated AND excluded.cadres_estimated"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for u in chunk {
+            q = q
+                .bind(u.province().to_owned())
+                .bind(u.code.as_str().to_owned())
+                .bind(u.parent().map(String::from))
+                .bind(u.level().number() as i64)
+                .bind(u.name.clone())
+                .bind(u.cadres as i64)
+                .bind(u.cadres_estimated);
+        }
+        q.execute(&mut **tx).await.map_err(db)?;
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+async fn insert_bodies(tx: &mut Transaction<'static, Sqlite>, bodies: &[Body]) -> Result<()> {
+    static Q: OnceLock<Vec<String>> = OnceLock::new();
+    for chunk in bodies.chunks(CHUNK) {
+        let sql = multi_insert(
+            "INSERT INTO bodies (province, id, unit, name, kind, parent)",
+            6,
+            chunk.len(),
+            &Q,
+        );
+        let mut q = sqlx::query(sql);
+        for b in chunk {
+            q = q
+                .bind(b.province().to_owned())
+                .bind(b.id)
+                .bind(b.unit.as_str().to_owned())
+                .bind(b.name.clone())
+                .bind(b.kind.as_str())
+                .bind(b.parent);
+        }
+        q.execute(&mut **tx).await.map_err(db)?;
+    }
+    Ok(())
+}
+
+async fn insert_demands(
+    tx: &mut Transaction<'static, Sqlite>,
+    demands: &[Demand],
+    actor: &str,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Result<()> {
+    static Q: OnceLock<Vec<String>> = OnceLock::new();
+    static T: OnceLock<Vec<String>> = OnceLock::new();
+    let now = now.to_rfc3339();
+    for chunk in demands.chunks(CHUNK / 2) {
+        let sql = multi_insert(
+            "INSERT INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
+             starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
+             forms, fields, attend_levels, video, indicators, doc_chars, revision, changed_at, changed_by, last_action)",
+            26,
+            chunk.len(),
+            &Q,
+        );
+        let mut q = sqlx::query(sql);
+        for d in chunk {
+            let c = &d.cost;
+            q = q
+                .bind(d.province().to_owned())
+                .bind(d.id)
+                .bind(d.kind.as_str())
+                .bind(d.source_body)
+                .bind(d.source_department)
+                .bind(d.title.clone())
+                .bind(d.topic.clone())
+                .bind(targets_to_text(&d.targets))
+                .bind(d.starts_at)
+                .bind(d.ends_at)
+                .bind(d.status.as_str())
+                .bind(d.origin.as_str())
+                .bind(c.cadre_hours)
+                .bind(c.cadres_required as i64)
+                .bind(c.host_person_days)
+                .bind(c.visitors as i64)
+                .bind(c.forms as i64)
+                .bind(fields_to_text(&c.fields))
+                .bind(levels_to_bits(&c.attend_levels))
+                .bind(c.video)
+                .bind(c.indicators as i64)
+                .bind(c.doc_chars as i64)
+                .bind(d.revision as i64)
+                .bind(now.clone())
+                .bind(actor.to_owned())
+                .bind(if d.revision == 1 {
+                    "created"
+                } else {
+                    "updated"
+                });
+        }
+        q.execute(&mut **tx).await.map_err(db)?;
+        let targets: Vec<(&Demand, &UnitCode)> = chunk
+            .iter()
+            .flat_map(|d| d.targets.iter().map(move |t| (d, t)))
+            .collect();
+        for tchunk in targets.chunks(CHUNK) {
+            let sql = multi_insert(
+                "INSERT INTO demand_targets (province, demand_id, unit)",
+                3,
+                tchunk.len(),
+                &T,
+            );
+            let mut q = sqlx::query(sql);
+            for (d, t) in tchunk {
+                q = q
+                    .bind(t.province().to_owned())
+                    .bind(d.id)
+                    .bind(t.as_str().to_owned());
+            }
+            q.execute(&mut **tx).await.map_err(db)?;
+        }
+        progress(chunk.len() as u64);
+    }
+    Ok(())
+}
+
+async fn insert_users(tx: &mut Transaction<'static, Sqlite>, users: &[User]) -> Result<()> {
+    for u in users {
+        sqlx::query(
+            "INSERT INTO users (province, id, username, display_name, role, scope, body, password_hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (username) DO UPDATE SET display_name = excluded.display_name, role = excluded.role, \
+             scope = excluded.scope, body = excluded.body, password_hash = excluded.password_hash",
+        )
+        .bind(u.province().to_owned())
+        .bind(u.id)
+        .bind(u.username.clone())
+        .bind(u.display_name.clone())
+        .bind(u.role.as_str())
+        .bind(u.scope.as_str().to_owned())
+        .bind(u.body)
+        .bind(u.password_hash.clone())
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn unit(&self, code: &UnitCode) -> Result<Option<Unit>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {UNIT_COLUMNS} FROM units WHERE province = ? AND code = ?"
+        )))
+        .bind(code.province().to_owned())
+        .bind(code.as_str().to_owned())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        row.map(|r| unit_from_row(&r)).transpose()
+    }
+
+    async fn children(&self, parent: Option<&UnitCode>) -> Result<Vec<Unit>> {
+        let rows = match parent {
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {UNIT_COLUMNS} FROM units WHERE level = 1 ORDER BY code"
+                )))
+                .fetch_all(&self.read)
+                .await
+            }
+            Some(p) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {UNIT_COLUMNS} FROM units WHERE province = ? AND parent = ? ORDER BY code"
+            )))
+            .bind(p.province().to_owned())
+            .bind(p.as_str().to_owned())
+            .fetch_all(&self.read)
+            .await,
+        }
+        .map_err(db)?;
+        rows.iter().map(unit_from_row).collect()
+    }
+
+    async fn search_units(&self, query: &str, limit: u32) -> Result<Vec<Unit>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = if query.bytes().all(|b| b.is_ascii_digit()) {
+            let mut high = query.as_bytes().to_vec();
+            *high.last_mut().expect("non-empty") += 1;
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {UNIT_COLUMNS} FROM units WHERE code >= ? AND code < ? ORDER BY level, code LIMIT ?"
+            )))
+            .bind(query.to_owned())
+            .bind(String::from_utf8(high).expect("ascii"))
+            .bind(limit as i64)
+            .fetch_all(&self.read)
+            .await
+        } else {
+            let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {UNIT_COLUMNS} FROM units WHERE name LIKE ? ESCAPE '\\' ORDER BY level, code LIMIT ?"
+            )))
+            .bind(pattern)
+            .bind(limit as i64)
+            .fetch_all(&self.read)
+            .await
+        }
+        .map_err(db)?;
+        rows.iter().map(unit_from_row).collect()
+    }
+
+    async fn existing_units(&self, codes: &[UnitCode]) -> Result<HashSet<UnitCode>> {
+        let mut found = HashSet::new();
+        for chunk in codes.chunks(500) {
+            let mut sql = String::from("SELECT code FROM units WHERE code IN (");
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 { "?" } else { ",?" });
+            }
+            sql.push(')');
+            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
+            for c in chunk {
+                q = q.bind(c.as_str().to_owned());
+            }
+            for code in q.fetch_all(&self.read).await.map_err(db)? {
+                found.insert(UnitCode::parse(&code).map_err(tongxin_store::codec::corrupt)?);
+            }
+        }
+        Ok(found)
+    }
+
+    async fn set_cadres(&self, code: &UnitCode, cadres: u32) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE units SET cadres = ?, cadres_estimated = 0 WHERE province = ? AND code = ?",
+        )
+        .bind(cadres as i64)
+        .bind(code.province().to_owned())
+        .bind(code.as_str().to_owned())
+        .execute(&self.write)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("unit {code}")));
+        }
+        Ok(())
+    }
+
+    async fn units_under(&self, root: Option<&UnitCode>) -> Result<Vec<Unit>> {
+        let rows = match root {
+            None => sqlx::query(AssertSqlSafe(format!("SELECT {UNIT_COLUMNS} FROM units ORDER BY code")))
+                .fetch_all(&self.read)
+                .await,
+            Some(r) => {
+                let (lo, hi) = r.descendant_range();
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {UNIT_COLUMNS} FROM units WHERE province = ? AND code >= ? AND code < ? ORDER BY code"
+                )))
+                .bind(r.province().to_owned())
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&self.read)
+                .await
+            }
+        }
+        .map_err(db)?;
+        rows.iter().map(unit_from_row).collect()
+    }
+
+    async fn body(&self, id: Uuid) -> Result<Option<Body>> {
+        let row = sqlx::query("SELECT id, unit, name, kind, parent FROM bodies WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        row.map(|r| body_from_row(&r)).transpose()
+    }
+
+    async fn bodies(&self, unit: Option<&UnitCode>) -> Result<Vec<Body>> {
+        let rows = match unit {
+            None => sqlx::query("SELECT id, unit, name, kind, parent FROM bodies ORDER BY unit, name").fetch_all(&self.read).await,
+            Some(u) => {
+                let (lo, hi) = u.descendant_range();
+                sqlx::query(
+                    "SELECT id, unit, name, kind, parent FROM bodies WHERE province = ? AND unit >= ? AND unit < ? ORDER BY unit, name",
+                )
+                .bind(u.province().to_owned())
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(&self.read)
+                .await
+            }
+        }
+        .map_err(db)?;
+        rows.iter().map(body_from_row).collect()
+    }
+
+    async fn divisions(&self, department: Uuid) -> Result<Vec<Body>> {
+        let rows = sqlx::query(
+            "SELECT id, unit, name, kind, parent FROM bodies WHERE parent = ? ORDER BY name",
+        )
+        .bind(department)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter().map(body_from_row).collect()
+    }
+
+    async fn create_demand(&self, demand: Demand, actor: &str) -> Result<Demand> {
+        let mut demand = checks::prepare_demand(self, demand).await?;
+        demand.revision = 1;
+        let mut tx = self.begin().await?;
+        insert_demands(
+            &mut tx,
+            std::slice::from_ref(&demand),
+            actor,
+            Utc::now(),
+            &mut |_| {},
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(demand)
+    }
+
+    async fn update_demand(
+        &self,
+        demand: Demand,
+        expected_revision: u32,
+        actor: &str,
+    ) -> Result<Demand> {
+        let mut demand = checks::prepare_demand(self, demand).await?;
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?"
+        )))
+        .bind(demand.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| StoreError::NotFound(format!("demand {}", demand.id)))?;
+        let (old, at, by, action) = demand_from_row(&row)?;
+        if old.revision != expected_revision {
+            return Err(StoreError::Conflict(format!(
+                "demand {} is at revision {}, not {expected_revision}",
+                demand.id, old.revision
+            )));
+        }
+        if old.province() != demand.province() {
+            return Err(StoreError::Invalid(tongxin_domain::Invalid::one(
+                "targets",
+                "不能把事项改到另一个省份",
+                "a demand cannot move to another province",
+            )));
+        }
+        sqlx::query(
+            "INSERT INTO demand_revisions (province, demand_id, revision, at, actor, action, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(old.province().to_owned())
+        .bind(old.id)
+        .bind(old.revision as i64)
+        .bind(at.to_rfc3339())
+        .bind(by)
+        .bind(action)
+        .bind(serde_json::to_string(&old).map_err(|e| StoreError::Database(e.to_string()))?)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("DELETE FROM demands WHERE province = ? AND id = ?")
+            .bind(old.province().to_owned())
+            .bind(old.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("DELETE FROM demand_targets WHERE province = ? AND demand_id = ?")
+            .bind(old.province().to_owned())
+            .bind(old.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        demand.revision = old.revision + 1;
+        insert_demands(
+            &mut tx,
+            std::slice::from_ref(&demand),
+            actor,
+            Utc::now(),
+            &mut |_| {},
+        )
+        .await?;
+        if demand.status == tongxin_domain::DemandStatus::Cancelled && old.status != demand.status {
+            sqlx::query(
+                "UPDATE demands SET last_action = 'cancelled' WHERE province = ? AND id = ?",
+            )
+            .bind(demand.province().to_owned())
+            .bind(demand.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(demand)
+    }
+
+    async fn demand(&self, id: Uuid) -> Result<Option<Demand>> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        row.map(|r| demand_from_row(&r).map(|x| x.0)).transpose()
+    }
+
+    async fn demands(&self, f: &DemandFilter) -> Result<Page<Demand>> {
+        let mut sql = format!("SELECT {DEMAND_COLUMNS} FROM demands d WHERE 1 = 1");
+        let mut args = sqlx::sqlite::SqliteArguments::default();
+        use sqlx::Arguments;
+        let add = |args: &mut sqlx::sqlite::SqliteArguments, v: ArgValue| match v {
+            ArgValue::Text(s) => args.add(s).map_err(|e| StoreError::Database(e.to_string())),
+            ArgValue::Int(i) => args.add(i).map_err(|e| StoreError::Database(e.to_string())),
+            ArgValue::Id(u) => args.add(u).map_err(|e| StoreError::Database(e.to_string())),
+            ArgValue::Time(t) => args.add(t).map_err(|e| StoreError::Database(e.to_string())),
+        };
+        if let Some(unit) = &f.unit {
+            let (lo, hi) = unit.descendant_range();
+            sql.push_str(" AND d.province = ? AND (d.id IN (SELECT demand_id FROM demand_targets WHERE province = ? AND unit >= ? AND unit < ?)");
+            add(&mut args, ArgValue::Text(unit.province().to_owned()))?;
+            add(&mut args, ArgValue::Text(unit.province().to_owned()))?;
+            add(&mut args, ArgValue::Text(lo))?;
+            add(&mut args, ArgValue::Text(hi))?;
+            let ancestors: Vec<UnitCode> =
+                unit.lineage().into_iter().filter(|a| a != unit).collect();
+            if f.include_cascade && !ancestors.is_empty() {
+                sql.push_str(" OR (d.kind = 'meeting' AND (d.attend_levels & ?) != 0 AND d.id IN (SELECT demand_id FROM demand_targets WHERE province = ? AND unit IN (");
+                add(&mut args, ArgValue::Int(levels_at_or_below(unit.level())))?;
+                add(&mut args, ArgValue::Text(unit.province().to_owned()))?;
+                for (i, a) in ancestors.iter().enumerate() {
+                    sql.push_str(if i == 0 { "?" } else { ",?" });
+                    add(&mut args, ArgValue::Text(a.as_str().to_owned()))?;
+                }
+                sql.push_str(")))");
+            }
+            sql.push(')');
+        }
+        if let Some(body) = f.body {
+            sql.push_str(" AND (d.source_body = ? OR d.source_department = ?)");
+            add(&mut args, ArgValue::Id(body))?;
+            add(&mut args, ArgValue::Id(body))?;
+        }
+        if let Some(kind) = f.kind {
+            sql.push_str(" AND d.kind = ?");
+            add(&mut args, ArgValue::Text(kind.as_str().to_owned()))?;
+        }
+        if let Some(status) = f.status {
+            sql.push_str(" AND d.status = ?");
+            add(&mut args, ArgValue::Text(status.as_str().to_owned()))?;
+        }
+        if let Some(from) = f.from {
+            sql.push_str(" AND d.ends_at >= ?");
+            add(&mut args, ArgValue::Time(from))?;
+        }
+        if let Some(to) = f.to {
+            sql.push_str(" AND d.starts_at < ?");
+            add(&mut args, ArgValue::Time(to))?;
+        }
+        if let Some((t, id)) = f.after {
+            sql.push_str(" AND (d.starts_at > ? OR (d.starts_at = ? AND d.id > ?))");
+            add(&mut args, ArgValue::Time(t))?;
+            add(&mut args, ArgValue::Time(t))?;
+            add(&mut args, ArgValue::Id(id))?;
+        }
+        let size = f.page_size();
+        sql.push_str(" ORDER BY d.starts_at, d.id LIMIT ?");
+        add(&mut args, ArgValue::Int(size as i64 + 1))?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+        let mut items = rows
+            .iter()
+            .map(|r| demand_from_row(r).map(|x| x.0))
+            .collect::<Result<Vec<_>>>()?;
+        let next = if items.len() > size as usize {
+            items.truncate(size as usize);
+            items.last().map(|d| (d.starts_at, d.id))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn demand_history(&self, id: Uuid) -> Result<Vec<DemandRevision>> {
+        let Some(row) = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
+        else {
+            return Ok(Vec::new());
+        };
+        let (current, at, actor, action) = demand_from_row(&row)?;
+        let rows = sqlx::query_as::<_, (i64, String, String, String, String)>(
+            "SELECT revision, at, actor, action, snapshot FROM demand_revisions WHERE province = ? AND demand_id = ? ORDER BY revision",
+        )
+        .bind(current.province().to_owned())
+        .bind(id)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let mut out = Vec::with_capacity(rows.len() + 1);
+        for (revision, at, actor, action, snapshot) in rows {
+            out.push(DemandRevision {
+                demand_id: id,
+                revision: revision as u32,
+                at: rows::parse_time(&at)?,
+                actor,
+                action,
+                demand: serde_json::from_str(&snapshot)
+                    .map_err(|e| StoreError::Database(e.to_string()))?,
+            });
+        }
+        out.push(DemandRevision {
+            demand_id: id,
+            revision: current.revision,
+            at,
+            actor,
+            action,
+            demand: current,
+        });
+        Ok(out)
+    }
+
+    async fn user(&self, id: Uuid) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, username, display_name, role, scope, body, password_hash FROM users WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, username, display_name, role, scope, body, password_hash FROM users WHERE username = ?")
+            .bind(username.to_owned())
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        row.map(|r| user_from_row(&r)).transpose()
+    }
+
+    async fn put_user(&self, user: &User) -> Result<()> {
+        user.validate()?;
+        let mut tx = self.begin().await?;
+        insert_users(&mut tx, std::slice::from_ref(user)).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn put_session(&self, s: &Session) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?, ?, ?)")
+            .bind(s.token_hash.clone())
+            .bind(s.user_id)
+            .bind(s.expires_at.to_rfc3339())
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Session>> {
+        let row = sqlx::query_as::<_, (String, Uuid, String)>(
+            "SELECT token_hash, user_id, expires_at FROM sessions WHERE token_hash = ?",
+        )
+        .bind(token_hash.to_owned())
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        let Some((token_hash, user_id, expires)) = row else {
+            return Ok(None);
+        };
+        let expires_at = rows::parse_time(&expires)?;
+        Ok((expires_at > now).then_some(Session {
+            token_hash,
+            user_id,
+            expires_at,
+        }))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(token_hash.to_owned())
+            .execute(&self.write)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn import(
+        &self,
+        mut batch: ImportBatch,
+        progress: Option<&Progress>,
+    ) -> Result<ImportCounts> {
+        checks::prepare_batch(self, &mut batch).await?;
+        let total =
+            (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len())
+                as u64;
+        let mut done = 0u64;
+        let mut tick = |n: u64| {
+            done += n;
+            if let Some(p) = progress {
+                p(done, total);
+            }
+        };
+        let mut tx = self.begin().await?;
+        insert_units(&mut tx, &batch.units, &mut tick).await?;
+        insert_bodies(&mut tx, &batch.bodies).await?;
+        tick(batch.bodies.len() as u64);
+        insert_demands(&mut tx, &batch.demands, &batch.actor, Utc::now(), &mut tick).await?;
+        insert_users(&mut tx, &batch.users).await?;
+        tick(batch.users.len() as u64);
+        tx.commit().await.map_err(db)?;
+        Ok(ImportCounts {
+            units: batch.units.len() as u64,
+            bodies: batch.bodies.len() as u64,
+            demands: batch.demands.len() as u64,
+            users: batch.users.len() as u64,
+        })
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        let mut c = Counts::default();
+        for (level, n) in
+            sqlx::query_as::<_, (i64, i64)>("SELECT level, COUNT(*) FROM units GROUP BY level")
+                .fetch_all(&self.read)
+                .await
+                .map_err(db)?
+        {
+            if (1..=5).contains(&level) {
+                c.units_by_level[level as usize - 1] = n as u64;
+            }
+        }
+        let one = |sql: &'static str| sqlx::query_scalar::<_, i64>(sql).fetch_one(&self.read);
+        c.bodies = one("SELECT COUNT(*) FROM bodies").await.map_err(db)? as u64;
+        c.demands = one("SELECT COUNT(*) FROM demands").await.map_err(db)? as u64;
+        c.users = one("SELECT COUNT(*) FROM users").await.map_err(db)? as u64;
+        Ok(c)
+    }
+}
+
+enum ArgValue {
+    Text(String),
+    Int(i64),
+    Id(Uuid),
+    Time(chrono::NaiveDateTime),
+}

@@ -1,0 +1,210 @@
+//! Checks against stored data that every backend runs before it writes, so both behave
+//! the same: references must exist, divisions must hang under departments, and every
+//! problem is named by its position in the batch (`demands[12].targets[0]`).
+
+use std::collections::{HashMap, HashSet};
+
+use tongxin_domain::{Body, Demand, FieldError, Invalid, UnitCode};
+use uuid::Uuid;
+
+use crate::{ImportBatch, Result, Store, StoreError};
+
+/// Sets `source_department` from the stored body and checks the demand's references.
+pub async fn prepare_demand(store: &dyn Store, mut demand: Demand) -> Result<Demand> {
+    let mut errors = match demand.validate() {
+        Ok(()) => Vec::new(),
+        Err(Invalid(e)) => e,
+    };
+    match store.body(demand.source_body).await? {
+        Some(body) => {
+            demand.source_department = body.department();
+            if !demand.targets.is_empty() && body.province() != demand.province() {
+                errors.push(FieldError::new(
+                    "source_body",
+                    "来源部门与对象单位不在同一省份",
+                    "the source body is in another province than the targets",
+                ));
+            }
+        }
+        None => errors.push(FieldError::new(
+            "source_body",
+            "来源部门不存在",
+            "unknown source body",
+        )),
+    }
+    let known = store.existing_units(&demand.targets).await?;
+    for (i, t) in demand.targets.iter().enumerate() {
+        if !known.contains(t) {
+            errors.push(FieldError::new(
+                format!("targets[{i}]"),
+                format!("对象单位 {t} 不存在"),
+                format!("unknown target unit {t}"),
+            ));
+        }
+    }
+    Invalid::check(errors)?;
+    Ok(demand)
+}
+
+/// Checks a whole import batch against itself and the store; fills in each demand's
+/// `source_department`. Returns every problem at once.
+pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result<()> {
+    let mut errors = Vec::new();
+
+    // Units: no duplicates; each parent in the batch or stored.
+    let batch_units: HashSet<&UnitCode> = batch.units.iter().map(|u| &u.code).collect();
+    let mut seen = HashSet::new();
+    let parents: Vec<UnitCode> = batch.units.iter().filter_map(|u| u.parent()).collect();
+    let stored_parents = store.existing_units(&parents).await?;
+    for (i, u) in batch.units.iter().enumerate() {
+        if let Err(Invalid(e)) = u.validate() {
+            errors.extend(prefixed(&format!("units[{i}]"), e));
+        }
+        if !seen.insert(&u.code) {
+            errors.push(FieldError::new(
+                format!("units[{i}].code"),
+                format!("区划代码 {} 重复", u.code),
+                format!("duplicate unit code {}", u.code),
+            ));
+        }
+        if let Some(p) = u.parent() {
+            if !batch_units.contains(&p) && !stored_parents.contains(&p) {
+                errors.push(FieldError::new(
+                    format!("units[{i}].code"),
+                    format!("上级单位 {p} 不存在"),
+                    format!("parent unit {p} does not exist"),
+                ));
+            }
+        }
+    }
+
+    // Every unit referenced by bodies, demands and users: in the batch or stored.
+    let mut referenced: Vec<UnitCode> = batch.bodies.iter().map(|b| b.unit.clone()).collect();
+    referenced.extend(batch.demands.iter().flat_map(|d| d.targets.iter().cloned()));
+    referenced.extend(batch.users.iter().map(|u| u.scope.clone()));
+    referenced.sort();
+    referenced.dedup();
+    referenced.retain(|c| !batch_units.contains(c));
+    let stored_units = store.existing_units(&referenced).await?;
+    let unit_known = |c: &UnitCode| batch_units.contains(c) || stored_units.contains(c);
+
+    // Bodies: the batch's own, then stored ones on demand.
+    let mut bodies: HashMap<Uuid, Body> = HashMap::new();
+    for b in &batch.bodies {
+        if bodies.insert(b.id, b.clone()).is_some() {
+            errors.push(FieldError::new(
+                "bodies",
+                format!("部门编号 {} 重复", b.id),
+                format!("duplicate body id {}", b.id),
+            ));
+        }
+    }
+    let mut wanted: Vec<Uuid> = batch.bodies.iter().filter_map(|b| b.parent).collect();
+    wanted.extend(batch.demands.iter().map(|d| d.source_body));
+    wanted.extend(batch.users.iter().filter_map(|u| u.body));
+    wanted.sort();
+    wanted.dedup();
+    for id in wanted {
+        if let std::collections::hash_map::Entry::Vacant(e) = bodies.entry(id) {
+            if let Some(b) = store.body(id).await? {
+                e.insert(b);
+            }
+        }
+    }
+    for (i, b) in batch.bodies.iter().enumerate() {
+        if store.body(b.id).await?.is_some() {
+            errors.push(FieldError::new(
+                format!("bodies[{i}].id"),
+                "部门已存在",
+                "body already exists",
+            ));
+        }
+        if !unit_known(&b.unit) {
+            errors.push(FieldError::new(
+                format!("bodies[{i}].unit"),
+                format!("单位 {} 不存在", b.unit),
+                format!("unknown unit {}", b.unit),
+            ));
+        }
+        let parent = b.parent.and_then(|p| bodies.get(&p));
+        if let Err(Invalid(e)) = b.validate(parent) {
+            errors.extend(prefixed(&format!("bodies[{i}]"), e));
+        }
+    }
+
+    for (i, d) in batch.demands.iter_mut().enumerate() {
+        let at = format!("demands[{i}]");
+        if let Err(Invalid(e)) = d.validate() {
+            errors.extend(prefixed(&at, e));
+        }
+        match bodies.get(&d.source_body) {
+            Some(b) => d.source_department = b.department(),
+            None => errors.push(FieldError::new(
+                format!("{at}.source_body"),
+                "来源部门不存在",
+                "unknown source body",
+            )),
+        }
+        for (j, t) in d.targets.iter().enumerate() {
+            if !unit_known(t) {
+                errors.push(FieldError::new(
+                    format!("{at}.targets[{j}]"),
+                    format!("对象单位 {t} 不存在"),
+                    format!("unknown target unit {t}"),
+                ));
+            }
+        }
+    }
+    if errors.len() < 10_000 {
+        let ids: Vec<Uuid> = batch.demands.iter().map(|d| d.id).collect();
+        let mut seen = HashSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            if !seen.insert(*id) {
+                errors.push(FieldError::new(
+                    format!("demands[{i}].id"),
+                    "编号重复",
+                    "duplicate id",
+                ));
+            }
+        }
+    }
+
+    let mut names = HashSet::new();
+    for (i, u) in batch.users.iter().enumerate() {
+        let at = format!("users[{i}]");
+        if let Err(Invalid(e)) = u.validate() {
+            errors.extend(prefixed(&at, e));
+        }
+        if !names.insert(&u.username) || store.user_by_name(&u.username).await?.is_some() {
+            errors.push(FieldError::new(
+                format!("{at}.username"),
+                "用户名已存在",
+                "username already exists",
+            ));
+        }
+        if !unit_known(&u.scope) {
+            errors.push(FieldError::new(
+                format!("{at}.scope"),
+                "范围单位不存在",
+                "unknown scope unit",
+            ));
+        }
+        if let Some(b) = u.body {
+            if !bodies.contains_key(&b) {
+                errors.push(FieldError::new(
+                    format!("{at}.body"),
+                    "所属部门不存在",
+                    "unknown body",
+                ));
+            }
+        }
+    }
+    Invalid::check(errors).map_err(StoreError::Invalid)
+}
+
+fn prefixed(prefix: &str, errors: Vec<FieldError>) -> impl Iterator<Item = FieldError> + '_ {
+    errors.into_iter().map(move |mut e| {
+        e.field = format!("{prefix}.{}", e.field);
+        e
+    })
+}
