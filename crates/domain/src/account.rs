@@ -8,6 +8,7 @@ use crate::error::{FieldError, Invalid};
 use crate::unit::UnitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 基层干部: sees the demands on their unit, records demands that arrived.
@@ -56,6 +57,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: Uuid,
     pub username: String,
@@ -83,11 +85,7 @@ impl User {
     pub fn validate(&self) -> Result<(), Invalid> {
         let mut errors = Vec::new();
         let u = &self.username;
-        if u.len() < 3
-            || u.len() > 64
-            || !u
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        if u.len() < 3 || u.len() > 64 || !u.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         {
             errors.push(FieldError::new(
                 "username",
@@ -96,11 +94,7 @@ impl User {
             ));
         }
         if self.display_name.trim().is_empty() {
-            errors.push(FieldError::new(
-                "display_name",
-                "姓名不能为空",
-                "name must not be empty",
-            ));
+            errors.push(FieldError::new("display_name", "姓名不能为空", "name must not be empty"));
         }
         if self.role == Role::BodyStaff && self.body.is_none() {
             errors.push(FieldError::new(
@@ -116,11 +110,7 @@ impl User {
 /// Hashes a password with argon2id and the crate's default (OWASP) parameters.
 pub fn hash_password(password: &str) -> Result<String, Invalid> {
     if password.chars().count() < 8 {
-        return Err(Invalid::one(
-            "password",
-            "密码至少 8 个字符",
-            "password must be at least 8 characters",
-        ));
+        return Err(Invalid::one("password", "密码至少 8 个字符", "password must be at least 8 characters"));
     }
     argon2::Argon2::default()
         .hash_password(password.as_bytes())
@@ -130,9 +120,7 @@ pub fn hash_password(password: &str) -> Result<String, Invalid> {
 
 /// True when `password` matches the stored hash. A malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    argon2::Argon2::default()
-        .verify_password(password.as_bytes(), hash)
-        .is_ok()
+    argon2::Argon2::default().verify_password(password.as_bytes(), hash).is_ok()
 }
 
 #[cfg(test)]

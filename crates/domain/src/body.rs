@@ -11,6 +11,7 @@ use crate::error::{FieldError, Invalid};
 use crate::unit::UnitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BodyKind {
     /// 党委 (Party committee of the unit).
@@ -49,9 +50,7 @@ impl BodyKind {
     }
 
     pub fn parse(s: &str) -> Option<BodyKind> {
-        BodyKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s || k.zh() == s)
+        BodyKind::ALL.into_iter().find(|k| k.as_str() == s || k.zh() == s)
     }
 
     pub fn zh(self) -> &'static str {
@@ -78,6 +77,7 @@ impl BodyKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Body {
     pub id: Uuid,
     /// The unit the body belongs to (a provincial department: the province).

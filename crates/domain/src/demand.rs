@@ -12,6 +12,7 @@ use crate::unit::{Level, UnitCode};
 
 /// The kinds of DESIGN.md §3.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DemandKind {
     /// 会议, including video meetings and the levels required to attend.
@@ -72,9 +73,7 @@ impl DemandKind {
     /// Accepts the code (`meeting`) or the Chinese name (`会议`).
     pub fn parse(s: &str) -> Option<DemandKind> {
         let s = s.trim();
-        DemandKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s || k.zh() == s)
+        DemandKind::ALL.into_iter().find(|k| k.as_str() == s || k.zh() == s)
     }
 
     pub fn zh(self) -> &'static str {
@@ -122,6 +121,7 @@ impl DemandKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DemandStatus {
     Planned,
@@ -130,11 +130,7 @@ pub enum DemandStatus {
 }
 
 impl DemandStatus {
-    pub const ALL: [DemandStatus; 3] = [
-        DemandStatus::Planned,
-        DemandStatus::Held,
-        DemandStatus::Cancelled,
-    ];
+    pub const ALL: [DemandStatus; 3] = [DemandStatus::Planned, DemandStatus::Held, DemandStatus::Cancelled];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -146,9 +142,7 @@ impl DemandStatus {
 
     pub fn parse(s: &str) -> Option<DemandStatus> {
         let s = s.trim();
-        DemandStatus::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s || k.zh() == s)
+        DemandStatus::ALL.into_iter().find(|k| k.as_str() == s || k.zh() == s)
     }
 
     pub fn zh(self) -> &'static str {
@@ -170,6 +164,7 @@ impl DemandStatus {
 
 /// Who put the demand in the ledger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DemandOrigin {
     /// Registered by the source body, normally before it happens.
@@ -188,15 +183,14 @@ impl DemandOrigin {
     }
 
     pub fn parse(s: &str) -> Option<DemandOrigin> {
-        [DemandOrigin::Registered, DemandOrigin::Reported]
-            .into_iter()
-            .find(|o| o.as_str() == s)
+        [DemandOrigin::Registered, DemandOrigin::Reported].into_iter().find(|o| o.as_str() == s)
     }
 }
 
 /// The cost model of a demand, per target unit. Which fields matter depends on the kind;
 /// the others stay zero or empty.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct Cost {
     /// Cadre-hours the demand takes at each target unit (attending, hosting, filling in).
@@ -222,6 +216,7 @@ pub struct Cost {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Demand {
     pub id: Uuid,
     pub kind: DemandKind,
@@ -260,18 +255,10 @@ impl Demand {
         let mut e = Vec::new();
         let title = self.title.trim();
         if title.is_empty() || title.chars().count() > 200 {
-            e.push(FieldError::new(
-                "title",
-                "标题须为 1–200 个字",
-                "title must be 1 to 200 characters",
-            ));
+            e.push(FieldError::new("title", "标题须为 1–200 个字", "title must be 1 to 200 characters"));
         }
         if self.topic.chars().count() > 100 {
-            e.push(FieldError::new(
-                "topic",
-                "事项不能超过 100 个字",
-                "topic must be at most 100 characters",
-            ));
+            e.push(FieldError::new("topic", "事项不能超过 100 个字", "topic must be at most 100 characters"));
         }
         if self.ends_at < self.starts_at {
             e.push(FieldError::new(
@@ -313,10 +300,8 @@ impl Demand {
             }
         }
         let c = &self.cost;
-        for (field, v) in [
-            ("cost.cadre_hours", c.cadre_hours),
-            ("cost.host_person_days", c.host_person_days),
-        ] {
+        for (field, v) in [("cost.cadre_hours", c.cadre_hours), ("cost.host_person_days", c.host_person_days)]
+        {
             if !v.is_finite() || !(0.0..=1.0e6).contains(&v) {
                 e.push(FieldError::new(
                     field,
@@ -325,11 +310,7 @@ impl Demand {
                 ));
             }
         }
-        if c.fields.len() > 1000
-            || c.fields
-                .iter()
-                .any(|f| f.trim().is_empty() || f.chars().count() > 100)
-        {
+        if c.fields.len() > 1000 || c.fields.iter().any(|f| f.trim().is_empty() || f.chars().count() > 100) {
             e.push(FieldError::new(
                 "cost.fields",
                 "字段名须为 1–100 个字，最多 1000 个",
@@ -342,13 +323,11 @@ impl Demand {
                 "会议须注明要求参会的层级",
                 "a meeting must name the levels required to attend",
             )),
-            DemandKind::DataRequest if c.forms == 0 && c.fields.is_empty() => {
-                e.push(FieldError::new(
-                    "cost.fields",
-                    "填表报数须注明表格数或字段",
-                    "a data request must give its forms or fields",
-                ))
-            }
+            DemandKind::DataRequest if c.forms == 0 && c.fields.is_empty() => e.push(FieldError::new(
+                "cost.fields",
+                "填表报数须注明表格数或字段",
+                "a data request must give its forms or fields",
+            )),
             DemandKind::WorkGroup if c.visitors == 0 => e.push(FieldError::new(
                 "cost.visitors",
                 "工作组须注明人数",
@@ -361,16 +340,15 @@ impl Demand {
             )),
             _ => {}
         }
-        if self.kind == DemandKind::Meeting {
-            if let Some(top) = self.targets.iter().map(|t| t.level()).min() {
-                if c.attend_levels.iter().any(|l| *l < top) {
-                    e.push(FieldError::new(
-                        "cost.attend_levels",
-                        "参会层级不能高于对象单位的层级",
-                        "attendance levels cannot be above the target units' level",
-                    ));
-                }
-            }
+        if self.kind == DemandKind::Meeting
+            && let Some(top) = self.targets.iter().map(|t| t.level()).min()
+            && c.attend_levels.iter().any(|l| *l < top)
+        {
+            e.push(FieldError::new(
+                "cost.attend_levels",
+                "参会层级不能高于对象单位的层级",
+                "attendance levels cannot be above the target units' level",
+            ));
         }
         Invalid::check(e)
     }
@@ -378,18 +356,8 @@ impl Demand {
     /// The number of levels below the highest target that must attend (0 when only the
     /// targets themselves attend).
     pub fn cascade_depth(&self) -> u8 {
-        let top = self
-            .targets
-            .iter()
-            .map(|t| t.level().number())
-            .min()
-            .unwrap_or(0);
-        self.cost
-            .attend_levels
-            .iter()
-            .map(|l| l.number().saturating_sub(top))
-            .max()
-            .unwrap_or(0)
+        let top = self.targets.iter().map(|t| t.level().number()).min().unwrap_or(0);
+        self.cost.attend_levels.iter().map(|l| l.number().saturating_sub(top)).max().unwrap_or(0)
     }
 }
 
@@ -399,10 +367,7 @@ mod tests {
     use chrono::NaiveDate;
 
     fn at(d: u32, h: u32) -> NaiveDateTime {
-        NaiveDate::from_ymd_opt(2026, 3, d)
-            .unwrap()
-            .and_hms_opt(h, 0, 0)
-            .unwrap()
+        NaiveDate::from_ymd_opt(2026, 3, d).unwrap().and_hms_opt(h, 0, 0).unwrap()
     }
 
     fn meeting() -> Demand {
@@ -419,12 +384,7 @@ mod tests {
             status: DemandStatus::Planned,
             origin: DemandOrigin::Registered,
             cost: Cost {
-                attend_levels: vec![
-                    Level::Prefecture,
-                    Level::County,
-                    Level::Township,
-                    Level::Village,
-                ],
+                attend_levels: vec![Level::Prefecture, Level::County, Level::Township, Level::Village],
                 video: true,
                 cadre_hours: 2.0,
                 ..Cost::default()
@@ -448,23 +408,8 @@ mod tests {
         m.cost.attend_levels.clear();
         m.targets.push(UnitCode::parse("3601").unwrap());
         m.cost.cadre_hours = f64::NAN;
-        let fields: Vec<String> = m
-            .validate()
-            .unwrap_err()
-            .0
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                "title",
-                "ends_at",
-                "targets[1]",
-                "cost.cadre_hours",
-                "cost.attend_levels"
-            ]
-        );
+        let fields: Vec<String> = m.validate().unwrap_err().0.into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["title", "ends_at", "targets[1]", "cost.cadre_hours", "cost.attend_levels"]);
     }
 
     #[test]

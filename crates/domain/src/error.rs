@@ -4,6 +4,7 @@ use serde::Serialize;
 
 /// One problem with one field of an input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// The field, as named in the API and in import column headers (`starts_at`, `targets[2]`).
     pub field: String,
@@ -13,11 +14,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            zh: zh.into(),
-            en: en.into(),
-        }
+        FieldError { field: field.into(), zh: zh.into(), en: en.into() }
     }
 }
 
@@ -39,10 +36,6 @@ impl Invalid {
 
     /// `Ok(())` when `errors` is empty, the errors otherwise.
     pub fn check(errors: Vec<FieldError>) -> Result<(), Invalid> {
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(Invalid(errors))
-        }
+        if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
     }
 }

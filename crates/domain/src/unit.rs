@@ -12,6 +12,7 @@ use crate::error::Invalid;
 
 /// The five levels of the hierarchy, top down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Province = 1,
@@ -22,13 +23,8 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 5] = [
-        Level::Province,
-        Level::Prefecture,
-        Level::County,
-        Level::Township,
-        Level::Village,
-    ];
+    pub const ALL: [Level; 5] =
+        [Level::Province, Level::Prefecture, Level::County, Level::Township, Level::Village];
 
     /// The length of a code at this level.
     pub fn code_len(self) -> usize {
@@ -64,9 +60,7 @@ impl Level {
     }
 
     pub fn parse(s: &str) -> Option<Level> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s || l.zh() == s)
+        Level::ALL.into_iter().find(|l| l.as_str() == s || l.zh() == s)
     }
 
     pub fn zh(self) -> &'static str {
@@ -110,6 +104,7 @@ impl Level {
 
 /// An official division code, validated: ASCII digits of length 2, 4, 6, 9 or 12.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct UnitCode(String);
 
@@ -196,6 +191,7 @@ impl std::fmt::Display for UnitCode {
 
 /// One administrative unit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unit {
     pub code: UnitCode,
     pub name: String,
@@ -209,12 +205,7 @@ impl Unit {
     /// A unit with the level's estimated cadre count.
     pub fn new(code: UnitCode, name: impl Into<String>) -> Unit {
         let cadres = code.level().default_cadres();
-        Unit {
-            code,
-            name: name.into(),
-            cadres,
-            cadres_estimated: true,
-        }
+        Unit { code, name: name.into(), cadres, cadres_estimated: true }
     }
 
     pub fn level(&self) -> Level {
@@ -233,11 +224,7 @@ impl Unit {
         let mut errors = Vec::new();
         let name = self.name.trim();
         if name.is_empty() {
-            errors.push(crate::FieldError::new(
-                "name",
-                "名称不能为空",
-                "name must not be empty",
-            ));
+            errors.push(crate::FieldError::new("name", "名称不能为空", "name must not be empty"));
         } else if name.chars().count() > 100 {
             errors.push(crate::FieldError::new(
                 "name",
@@ -260,10 +247,7 @@ mod tests {
         assert_eq!(v.province(), "35");
         assert_eq!(v.parent().unwrap().as_str(), "350102001");
         let lineage: Vec<String> = v.lineage().into_iter().map(String::from).collect();
-        assert_eq!(
-            lineage,
-            ["35", "3501", "350102", "350102001", "350102001001"]
-        );
+        assert_eq!(lineage, ["35", "3501", "350102", "350102001", "350102001001"]);
         assert!(UnitCode::parse("35").unwrap().parent().is_none());
         assert!(UnitCode::parse("3501").unwrap().contains(&v));
         assert!(!UnitCode::parse("3502").unwrap().contains(&v));
@@ -271,16 +255,8 @@ mod tests {
 
     #[test]
     fn bad_codes_are_refused_with_a_reason() {
-        assert!(
-            UnitCode::parse("3").unwrap_err().0[0]
-                .en
-                .contains("2, 4, 6, 9 or 12")
-        );
-        assert!(
-            UnitCode::parse("35a1").unwrap_err().0[0]
-                .en
-                .contains("digits only")
-        );
+        assert!(UnitCode::parse("3").unwrap_err().0[0].en.contains("2, 4, 6, 9 or 12"));
+        assert!(UnitCode::parse("35a1").unwrap_err().0[0].en.contains("digits only"));
         assert!(UnitCode::parse("").is_err());
     }
 
@@ -292,10 +268,7 @@ mod tests {
             assert!(lo.as_str() <= inside && inside < hi.as_str(), "{inside}");
         }
         for outside in ["3508", "351", "3510", "35"] {
-            assert!(
-                !(lo.as_str() <= outside && outside < hi.as_str()),
-                "{outside}"
-            );
+            assert!(!(lo.as_str() <= outside && outside < hi.as_str()), "{outside}");
         }
     }
 }

@@ -9,8 +9,8 @@ use std::pin::Pin;
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use futures_util::FutureExt;
 use tongxin_domain::{
-    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, Role, Unit,
-    UnitCode, User, new_id,
+    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, Role, Unit, UnitCode, User,
+    new_id,
 };
 use tongxin_store::{DemandFilter, ImportBatch, Session, Store, StoreError};
 use uuid::Uuid;
@@ -19,29 +19,15 @@ type Check = for<'a> fn(&'a dyn Store) -> Pin<Box<dyn Future<Output = ()> + Send
 
 /// Every check, by name.
 pub const CHECKS: &[(&str, Check)] = &[
-    ("units_tree_search_and_upsert", |s| {
-        units_tree_search_and_upsert(s).boxed()
-    }),
-    ("unit_import_is_all_or_nothing", |s| {
-        unit_import_is_all_or_nothing(s).boxed()
-    }),
+    ("units_tree_search_and_upsert", |s| units_tree_search_and_upsert(s).boxed()),
+    ("unit_import_is_all_or_nothing", |s| unit_import_is_all_or_nothing(s).boxed()),
     ("bodies_and_divisions", |s| bodies_and_divisions(s).boxed()),
-    ("demand_create_checks_references", |s| {
-        demand_create_checks_references(s).boxed()
-    }),
-    ("demand_filters_and_descendants", |s| {
-        demand_filters_and_descendants(s).boxed()
-    }),
-    ("keyset_pagination_is_exact", |s| {
-        keyset_pagination_is_exact(s).boxed()
-    }),
-    ("updates_keep_history_and_detect_conflicts", |s| {
-        updates_keep_history_and_detect_conflicts(s).boxed()
-    }),
+    ("demand_create_checks_references", |s| demand_create_checks_references(s).boxed()),
+    ("demand_filters_and_descendants", |s| demand_filters_and_descendants(s).boxed()),
+    ("keyset_pagination_is_exact", |s| keyset_pagination_is_exact(s).boxed()),
+    ("updates_keep_history_and_detect_conflicts", |s| updates_keep_history_and_detect_conflicts(s).boxed()),
     ("users_and_sessions", |s| users_and_sessions(s).boxed()),
-    ("batch_import_reports_every_problem", |s| {
-        batch_import_reports_every_problem(s).boxed()
-    }),
+    ("batch_import_reports_every_problem", |s| batch_import_reports_every_problem(s).boxed()),
 ];
 
 /// Runs every check, each on a fresh store from `fresh`.
@@ -53,19 +39,14 @@ where
 {
     for (name, check) in CHECKS {
         let store = fresh().await;
-        let outcome = std::panic::AssertUnwindSafe(check(&store))
-            .catch_unwind()
-            .await;
+        let outcome = std::panic::AssertUnwindSafe(check(&store)).catch_unwind().await;
         if let Err(panic) = outcome {
             let msg = panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_default();
-            panic!(
-                "conformance check `{name}` failed on {}: {msg}",
-                store.backend()
-            );
+            panic!("conformance check `{name}` failed on {}: {msg}", store.backend());
         }
         eprintln!("conformance check `{name}` passed on {}", store.backend());
     }
@@ -118,11 +99,7 @@ pub async fn load_fixture(store: &dyn Store) -> Fixture {
         kind: BodyKind::Division,
         parent: Some(department.id),
     };
-    let division_b = Body {
-        id: new_id(),
-        name: "农田建设管理处".into(),
-        ..division_a.clone()
-    };
+    let division_b = Body { id: new_id(), name: "农田建设管理处".into(), ..division_a.clone() };
     let other = Body {
         id: new_id(),
         unit: code("3501"),
@@ -132,29 +109,16 @@ pub async fn load_fixture(store: &dyn Store) -> Fixture {
     };
     let batch = ImportBatch {
         units: fixture_units(),
-        bodies: vec![
-            department.clone(),
-            division_a.clone(),
-            division_b.clone(),
-            other.clone(),
-        ],
+        bodies: vec![department.clone(), division_a.clone(), division_b.clone(), other.clone()],
         actor: "conformance".into(),
         ..ImportBatch::default()
     };
     store.import(batch, None).await.expect("fixture imports");
-    Fixture {
-        department,
-        division_a,
-        division_b,
-        other,
-    }
+    Fixture { department, division_a, division_b, other }
 }
 
 pub fn at(month: u32, day: u32, hour: u32) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, month, day)
-        .unwrap()
-        .and_hms_opt(hour, 0, 0)
-        .unwrap()
+    NaiveDate::from_ymd_opt(2026, month, day).unwrap().and_hms_opt(hour, 0, 0).unwrap()
 }
 
 pub fn demand(kind: DemandKind, body: &Body, targets: &[&str], start: NaiveDateTime) -> Demand {
@@ -173,11 +137,7 @@ pub fn demand(kind: DemandKind, body: &Body, targets: &[&str], start: NaiveDateT
         cost: Cost {
             cadre_hours: 6.0,
             cadres_required: 2,
-            attend_levels: if kind == DemandKind::Meeting {
-                vec![Level::County]
-            } else {
-                vec![]
-            },
+            attend_levels: if kind == DemandKind::Meeting { vec![Level::County] } else { vec![] },
             forms: u32::from(kind == DemandKind::DataRequest),
             visitors: u32::from(kind == DemandKind::WorkGroup) * 30,
             indicators: u32::from(kind == DemandKind::Indicator) * 12,
@@ -202,18 +162,9 @@ fn fields_of(e: StoreError) -> Vec<String> {
 async fn units_tree_search_and_upsert(s: &dyn Store) {
     load_fixture(s).await;
     let provinces = s.children(None).await.unwrap();
-    assert_eq!(
-        provinces
-            .iter()
-            .map(|u| u.code.as_str())
-            .collect::<Vec<_>>(),
-        ["35"]
-    );
+    assert_eq!(provinces.iter().map(|u| u.code.as_str()).collect::<Vec<_>>(), ["35"]);
     let cities = s.children(Some(&code("35"))).await.unwrap();
-    assert_eq!(
-        cities.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
-        ["福州市", "厦门市"]
-    );
+    assert_eq!(cities.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["福州市", "厦门市"]);
     let gulou = s.unit(&code("350102")).await.unwrap().unwrap();
     assert_eq!(gulou.name, "鼓楼区");
     assert_eq!(gulou.level(), Level::County);
@@ -227,44 +178,24 @@ async fn units_tree_search_and_upsert(s: &dyn Store) {
     assert_eq!(found[0].name, "鼓楼区", "shallowest first");
     let by_code = s.search_units("350102", 10).await.unwrap();
     assert_eq!(by_code.len(), 6);
-    assert!(
-        s.search_units("%", 10).await.unwrap().is_empty(),
-        "LIKE wildcards are literal"
-    );
+    assert!(s.search_units("%", 10).await.unwrap().is_empty(), "LIKE wildcards are literal");
 
     let under = s.units_under(Some(&code("350102001"))).await.unwrap();
     assert_eq!(under.len(), 3);
     assert_eq!(s.units_under(None).await.unwrap().len(), 11);
 
-    let exist = s
-        .existing_units(&[code("35"), code("350102001002"), code("3509")])
-        .await
-        .unwrap();
+    let exist = s.existing_units(&[code("35"), code("350102001002"), code("3509")]).await.unwrap();
     assert_eq!(exist.len(), 2);
     assert!(!exist.contains(&code("3509")));
 
     s.set_cadres(&code("350102001"), 48).await.unwrap();
-    assert!(matches!(
-        s.set_cadres(&code("350199"), 1).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(s.set_cadres(&code("350199"), 1).await, Err(StoreError::NotFound(_))));
     // Re-importing the division list renames but keeps a reported cadre figure.
     let mut again = fixture_units();
     again[3].name = "鼓东街道（新）".into();
-    s.import(
-        ImportBatch {
-            units: again,
-            ..ImportBatch::default()
-        },
-        None,
-    )
-    .await
-    .unwrap();
+    s.import(ImportBatch { units: again, ..ImportBatch::default() }, None).await.unwrap();
     let street = s.unit(&code("350102001")).await.unwrap().unwrap();
-    assert_eq!(
-        (street.name.as_str(), street.cadres, street.cadres_estimated),
-        ("鼓东街道（新）", 48, false)
-    );
+    assert_eq!((street.name.as_str(), street.cadres, street.cadres_estimated), ("鼓东街道（新）", 48, false));
     assert_eq!(s.counts().await.unwrap().units_by_level, [1, 2, 3, 2, 3]);
 }
 
@@ -272,24 +203,11 @@ async fn unit_import_is_all_or_nothing(s: &dyn Store) {
     let mut units = fixture_units();
     units.push(Unit::new(code("350999"), "无上级县"));
     units.push(Unit::new(code("3501"), "福州市"));
-    let err = s
-        .import(
-            ImportBatch {
-                units,
-                ..ImportBatch::default()
-            },
-            None,
-        )
-        .await
-        .unwrap_err();
+    let err = s.import(ImportBatch { units, ..ImportBatch::default() }, None).await.unwrap_err();
     let fields = fields_of(err);
     assert!(fields.contains(&"units[11].code".to_string()), "{fields:?}");
     assert!(fields.contains(&"units[12].code".to_string()), "{fields:?}");
-    assert_eq!(
-        s.counts().await.unwrap().units_by_level,
-        [0; 5],
-        "nothing written"
-    );
+    assert_eq!(s.counts().await.unwrap().units_by_level, [0; 5], "nothing written");
 }
 
 async fn bodies_and_divisions(s: &dyn Store) {
@@ -300,10 +218,7 @@ async fn bodies_and_divisions(s: &dyn Store) {
     let divisions = s.divisions(f.department.id).await.unwrap();
     assert_eq!(divisions.len(), 2);
     assert!(divisions.iter().all(|d| d.parent == Some(f.department.id)));
-    assert_eq!(
-        s.bodies(Some(&code("3501"))).await.unwrap(),
-        vec![f.other.clone()]
-    );
+    assert_eq!(s.bodies(Some(&code("3501"))).await.unwrap(), vec![f.other.clone()]);
     assert_eq!(s.bodies(None).await.unwrap().len(), 4);
 
     let orphan = Body {
@@ -328,76 +243,35 @@ async fn bodies_and_divisions(s: &dyn Store) {
         parent: None,
     };
     let err = s
-        .import(
-            ImportBatch {
-                bodies: vec![orphan, under_division, nowhere],
-                ..ImportBatch::default()
-            },
-            None,
-        )
+        .import(ImportBatch { bodies: vec![orphan, under_division, nowhere], ..ImportBatch::default() }, None)
         .await
         .unwrap_err();
     let fields = fields_of(err);
-    assert_eq!(
-        fields,
-        ["bodies[0].parent", "bodies[1].parent", "bodies[2].unit"]
-    );
+    assert_eq!(fields, ["bodies[0].parent", "bodies[1].parent", "bodies[2].unit"]);
     assert_eq!(s.bodies(None).await.unwrap().len(), 4);
 }
 
 async fn demand_create_checks_references(s: &dyn Store) {
     let f = load_fixture(s).await;
-    let d = demand(
-        DemandKind::Inspection,
-        &f.division_a,
-        &["350102"],
-        at(3, 2, 9),
-    );
+    let d = demand(DemandKind::Inspection, &f.division_a, &["350102"], at(3, 2, 9));
     let stored = s.create_demand(d.clone(), "tester").await.unwrap();
-    assert_eq!(
-        stored.source_department, f.department.id,
-        "department set from the body"
-    );
+    assert_eq!(stored.source_department, f.department.id, "department set from the body");
     assert_eq!(stored.revision, 1);
     let read = s.demand(d.id).await.unwrap().unwrap();
     assert_eq!(read, stored);
 
-    let bad = demand(
-        DemandKind::Inspection,
-        &f.division_a,
-        &["350102", "350199"],
-        at(3, 2, 9),
-    );
-    assert_eq!(
-        fields_of(s.create_demand(bad, "tester").await.unwrap_err()),
-        ["targets[1]"]
-    );
-    let mut ghost = demand(
-        DemandKind::Inspection,
-        &f.division_a,
-        &["350102"],
-        at(3, 2, 9),
-    );
+    let bad = demand(DemandKind::Inspection, &f.division_a, &["350102", "350199"], at(3, 2, 9));
+    assert_eq!(fields_of(s.create_demand(bad, "tester").await.unwrap_err()), ["targets[1]"]);
+    let mut ghost = demand(DemandKind::Inspection, &f.division_a, &["350102"], at(3, 2, 9));
     ghost.source_body = new_id();
-    assert_eq!(
-        fields_of(s.create_demand(ghost, "tester").await.unwrap_err()),
-        ["source_body"]
-    );
+    assert_eq!(fields_of(s.create_demand(ghost, "tester").await.unwrap_err()), ["source_body"]);
     let mut meeting = demand(DemandKind::Meeting, &f.department, &["3501"], at(3, 2, 9));
     meeting.cost.attend_levels.clear();
-    assert_eq!(
-        fields_of(s.create_demand(meeting, "tester").await.unwrap_err()),
-        ["cost.attend_levels"]
-    );
+    assert_eq!(fields_of(s.create_demand(meeting, "tester").await.unwrap_err()), ["cost.attend_levels"]);
     assert_eq!(s.counts().await.unwrap().demands, 1);
 
     // Every cost field and list survives the round trip.
-    let mut rich = demand(
-        DemandKind::DataRequest,
-        &f.other,
-        &["350102001001", "350102002001"],
-        at(4, 1, 0),
-    );
+    let mut rich = demand(DemandKind::DataRequest, &f.other, &["350102001001", "350102002001"], at(4, 1, 0));
     rich.cost = Cost {
         cadre_hours: 1.5,
         cadres_required: 3,
@@ -418,39 +292,15 @@ async fn demand_create_checks_references(s: &dyn Store) {
 async fn demand_filters_and_descendants(s: &dyn Store) {
     let f = load_fixture(s).await;
     let village = s
-        .create_demand(
-            demand(
-                DemandKind::DataRequest,
-                &f.division_a,
-                &["350102001001"],
-                at(3, 2, 9),
-            ),
-            "t",
-        )
+        .create_demand(demand(DemandKind::DataRequest, &f.division_a, &["350102001001"], at(3, 2, 9)), "t")
         .await
         .unwrap();
     let county = s
-        .create_demand(
-            demand(
-                DemandKind::Inspection,
-                &f.division_b,
-                &["350102"],
-                at(3, 3, 9),
-            ),
-            "t",
-        )
+        .create_demand(demand(DemandKind::Inspection, &f.division_b, &["350102"], at(3, 3, 9)), "t")
         .await
         .unwrap();
     let xiamen = s
-        .create_demand(
-            demand(
-                DemandKind::GuidanceVisit,
-                &f.other,
-                &["350203"],
-                at(3, 4, 9),
-            ),
-            "t",
-        )
+        .create_demand(demand(DemandKind::GuidanceVisit, &f.other, &["350203"], at(3, 4, 9)), "t")
         .await
         .unwrap();
     let mut cascade = demand(DemandKind::Meeting, &f.department, &["3501"], at(3, 5, 9));
@@ -460,95 +310,46 @@ async fn demand_filters_and_descendants(s: &dyn Store) {
     shallow.cost.attend_levels = vec![Level::Prefecture];
     let shallow = s.create_demand(shallow, "t").await.unwrap();
 
-    let ids =
-        |p: tongxin_store::Page<Demand>| p.items.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    let ids = |p: tongxin_store::Page<Demand>| p.items.into_iter().map(|d| d.id).collect::<Vec<_>>();
     let q = |f: DemandFilter| async move { ids(s.demands(&f).await.unwrap()) };
 
     assert_eq!(
-        q(DemandFilter {
-            unit: Some(code("350102")),
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { unit: Some(code("350102")), ..Default::default() }).await,
         [village.id, county.id]
     );
     assert_eq!(
-        q(DemandFilter {
-            unit: Some(code("3501")),
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { unit: Some(code("3501")), ..Default::default() }).await,
         [village.id, county.id, cascade.id, shallow.id]
     );
     assert_eq!(
-        q(DemandFilter {
-            unit: Some(code("350103")),
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { unit: Some(code("350103")), ..Default::default() }).await,
         Vec::<Uuid>::new()
     );
     // A township's calendar: what targets it or below, plus meetings that cascade to it.
     assert_eq!(
-        q(DemandFilter {
-            unit: Some(code("350102001")),
-            include_cascade: true,
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { unit: Some(code("350102001")), include_cascade: true, ..Default::default() }).await,
         [village.id, cascade.id]
     );
-    assert_eq!(
-        q(DemandFilter {
-            unit: Some(code("350102001")),
-            ..Default::default()
-        })
-        .await,
-        [village.id]
-    );
+    assert_eq!(q(DemandFilter { unit: Some(code("350102001")), ..Default::default() }).await, [village.id]);
     // A department's filter includes its divisions; a division's only itself.
     assert_eq!(
-        q(DemandFilter {
-            body: Some(f.department.id),
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { body: Some(f.department.id), ..Default::default() }).await,
         [village.id, county.id, cascade.id, shallow.id]
     );
+    assert_eq!(q(DemandFilter { body: Some(f.division_b.id), ..Default::default() }).await, [county.id]);
     assert_eq!(
-        q(DemandFilter {
-            body: Some(f.division_b.id),
-            ..Default::default()
-        })
-        .await,
-        [county.id]
-    );
-    assert_eq!(
-        q(DemandFilter {
-            kind: Some(DemandKind::GuidanceVisit),
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { kind: Some(DemandKind::GuidanceVisit), ..Default::default() }).await,
         [xiamen.id]
     );
     assert_eq!(
-        q(DemandFilter {
-            from: Some(at(3, 3, 0)),
-            to: Some(at(3, 5, 0)),
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { from: Some(at(3, 3, 0)), to: Some(at(3, 5, 0)), ..Default::default() }).await,
         [county.id, xiamen.id]
     );
     let mut cancelled = county.clone();
     cancelled.status = DemandStatus::Cancelled;
     s.update_demand(cancelled, 1, "t").await.unwrap();
     assert_eq!(
-        q(DemandFilter {
-            status: Some(DemandStatus::Cancelled),
-            ..Default::default()
-        })
-        .await,
+        q(DemandFilter { status: Some(DemandStatus::Cancelled), ..Default::default() }).await,
         [county.id]
     );
 }
@@ -558,21 +359,12 @@ async fn keyset_pagination_is_exact(s: &dyn Store) {
     let mut all = Vec::new();
     for i in 0..57u32 {
         // Several demands share a start time, so the id must break ties.
-        let d = demand(
-            DemandKind::ResearchVisit,
-            &f.division_a,
-            &["350102"],
-            at(5, 1 + i / 3, 9),
-        );
+        let d = demand(DemandKind::ResearchVisit, &f.division_a, &["350102"], at(5, 1 + i / 3, 9));
         all.push(s.create_demand(d, "t").await.unwrap());
     }
     all.sort_by_key(|d| (d.starts_at, d.id));
     let mut seen = Vec::new();
-    let mut filter = DemandFilter {
-        unit: Some(code("35")),
-        limit: 10,
-        ..Default::default()
-    };
+    let mut filter = DemandFilter { unit: Some(code("35")), limit: 10, ..Default::default() };
     loop {
         let page = s.demands(&filter).await.unwrap();
         assert!(page.items.len() <= 10);
@@ -588,10 +380,7 @@ async fn keyset_pagination_is_exact(s: &dyn Store) {
 async fn updates_keep_history_and_detect_conflicts(s: &dyn Store) {
     let f = load_fixture(s).await;
     let d = s
-        .create_demand(
-            demand(DemandKind::Meeting, &f.department, &["3501"], at(6, 1, 9)),
-            "alice",
-        )
+        .create_demand(demand(DemandKind::Meeting, &f.department, &["3501"], at(6, 1, 9)), "alice")
         .await
         .unwrap();
     let mut v2 = d.clone();
@@ -602,10 +391,7 @@ async fn updates_keep_history_and_detect_conflicts(s: &dyn Store) {
     assert_eq!(v2.revision, 2);
     let mut stale = d.clone();
     stale.title = "stale".into();
-    assert!(matches!(
-        s.update_demand(stale, 1, "carol").await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(s.update_demand(stale, 1, "carol").await, Err(StoreError::Conflict(_))));
     let mut v3 = v2.clone();
     v3.status = DemandStatus::Cancelled;
     s.update_demand(v3, 2, "carol").await.unwrap();
@@ -613,14 +399,7 @@ async fn updates_keep_history_and_detect_conflicts(s: &dyn Store) {
     let history = s.demand_history(d.id).await.unwrap();
     let summary: Vec<(u32, &str, &str, &str)> = history
         .iter()
-        .map(|r| {
-            (
-                r.revision,
-                r.actor.as_str(),
-                r.action.as_str(),
-                r.demand.title.as_str(),
-            )
-        })
+        .map(|r| (r.revision, r.actor.as_str(), r.action.as_str(), r.demand.title.as_str()))
         .collect();
     assert_eq!(
         summary,
@@ -632,14 +411,7 @@ async fn updates_keep_history_and_detect_conflicts(s: &dyn Store) {
     );
     assert_eq!(history[2].demand.status, DemandStatus::Cancelled);
     // Cancelled demands stay in the ledger and in listings.
-    assert_eq!(
-        s.demands(&DemandFilter::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    assert_eq!(s.demands(&DemandFilter::default()).await.unwrap().items.len(), 1);
     assert!(s.demand_history(new_id()).await.unwrap().is_empty());
 }
 
@@ -659,52 +431,23 @@ async fn users_and_sessions(s: &dyn Store) {
     assert_eq!(s.user(user.id).await.unwrap().unwrap(), user);
     assert!(s.user_by_name("nobody").await.unwrap().is_none());
     let now = Utc::now();
-    let session = Session {
-        token_hash: "abc".into(),
-        user_id: user.id,
-        expires_at: now + Duration::hours(8),
-    };
+    let session =
+        Session { token_hash: "abc".into(), user_id: user.id, expires_at: now + Duration::hours(8) };
     s.put_session(&session).await.unwrap();
     let got = s.session("abc", now).await.unwrap().unwrap();
     assert_eq!(got.user_id, user.id);
-    assert!(
-        s.session("abc", now + Duration::hours(9))
-            .await
-            .unwrap()
-            .is_none(),
-        "expired"
-    );
+    assert!(s.session("abc", now + Duration::hours(9)).await.unwrap().is_none(), "expired");
     s.delete_session("abc").await.unwrap();
     assert!(s.session("abc", now).await.unwrap().is_none());
 }
 
 async fn batch_import_reports_every_problem(s: &dyn Store) {
     let f = load_fixture(s).await;
-    let good = demand(
-        DemandKind::Indicator,
-        &f.division_a,
-        &["350102"],
-        at(7, 1, 9),
-    );
-    let unknown_target = demand(
-        DemandKind::Indicator,
-        &f.division_a,
-        &["350102", "350109"],
-        at(7, 1, 9),
-    );
-    let mut unknown_body = demand(
-        DemandKind::Indicator,
-        &f.division_a,
-        &["350102"],
-        at(7, 1, 9),
-    );
+    let good = demand(DemandKind::Indicator, &f.division_a, &["350102"], at(7, 1, 9));
+    let unknown_target = demand(DemandKind::Indicator, &f.division_a, &["350102", "350109"], at(7, 1, 9));
+    let mut unknown_body = demand(DemandKind::Indicator, &f.division_a, &["350102"], at(7, 1, 9));
     unknown_body.source_body = new_id();
-    let mut backwards = demand(
-        DemandKind::Indicator,
-        &f.division_a,
-        &["350102"],
-        at(7, 1, 9),
-    );
+    let mut backwards = demand(DemandKind::Indicator, &f.division_a, &["350102"], at(7, 1, 9));
     backwards.ends_at = at(6, 1, 9);
     let err = s
         .import(
@@ -717,23 +460,12 @@ async fn batch_import_reports_every_problem(s: &dyn Store) {
         )
         .await
         .unwrap_err();
-    assert_eq!(
-        fields_of(err),
-        [
-            "demands[1].targets[1]",
-            "demands[2].source_body",
-            "demands[3].ends_at"
-        ]
-    );
+    assert_eq!(fields_of(err), ["demands[1].targets[1]", "demands[2].source_body", "demands[3].ends_at"]);
     assert_eq!(s.counts().await.unwrap().demands, 0, "nothing written");
 
     let n = s
         .import(
-            ImportBatch {
-                demands: vec![good.clone()],
-                actor: "import:x.csv".into(),
-                ..Default::default()
-            },
+            ImportBatch { demands: vec![good.clone()], actor: "import:x.csv".into(), ..Default::default() },
             None,
         )
         .await
@@ -742,14 +474,6 @@ async fn batch_import_reports_every_problem(s: &dyn Store) {
     let history = s.demand_history(good.id).await.unwrap();
     assert_eq!(history[0].actor, "import:x.csv");
     assert_eq!(history[0].demand.source_department, f.department.id);
-    let again = s
-        .import(
-            ImportBatch {
-                demands: vec![good],
-                ..Default::default()
-            },
-            None,
-        )
-        .await;
+    let again = s.import(ImportBatch { demands: vec![good], ..Default::default() }, None).await;
     assert!(again.is_err(), "a demand id cannot be imported twice");
 }

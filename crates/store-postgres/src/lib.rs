@@ -17,8 +17,8 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 use tongxin_domain::{Body, Demand, DemandStatus, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
-    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, Page, Progress, Result,
-    Session, Store, StoreError, checks,
+    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, Page, Progress, Result, Session, Store,
+    StoreError, checks,
 };
 use uuid::Uuid;
 
@@ -113,25 +113,24 @@ async fn insert_units(
     .execute(&mut **tx)
     .await
     .map_err(db)?;
-    sqlx::query("DROP TABLE units_in")
-        .execute(&mut **tx)
-        .await
-        .map_err(db)?;
+    sqlx::query("DROP TABLE units_in").execute(&mut **tx).await.map_err(db)?;
     Ok(())
 }
 
 async fn insert_bodies(tx: &mut Transaction<'static, Postgres>, bodies: &[Body]) -> Result<()> {
     for b in bodies {
-        sqlx::query("INSERT INTO bodies (province, id, unit, name, kind, parent) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(b.province())
-            .bind(b.id)
-            .bind(b.unit.as_str())
-            .bind(&b.name)
-            .bind(b.kind.as_str())
-            .bind(b.parent)
-            .execute(&mut **tx)
-            .await
-            .map_err(db)?;
+        sqlx::query(
+            "INSERT INTO bodies (province, id, unit, name, kind, parent) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(b.province())
+        .bind(b.id)
+        .bind(b.unit.as_str())
+        .bind(&b.name)
+        .bind(b.kind.as_str())
+        .bind(b.parent)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
     }
     Ok(())
 }
@@ -188,11 +187,7 @@ async fn insert_demands(
                 d.revision,
                 now,
                 actor_csv,
-                if d.revision == 1 {
-                    "created"
-                } else {
-                    "updated"
-                }
+                if d.revision == 1 { "created" } else { "updated" }
             );
             for t in &d.targets {
                 let _ = writeln!(targets, "{},{},{}", t.province(), d.id, t.as_str());
@@ -206,12 +201,8 @@ async fn insert_demands(
             data,
         )
         .await?;
-        copy_in(
-            tx,
-            "COPY demand_targets (province, demand_id, unit) FROM STDIN WITH (FORMAT csv)",
-            targets,
-        )
-        .await?;
+        copy_in(tx, "COPY demand_targets (province, demand_id, unit) FROM STDIN WITH (FORMAT csv)", targets)
+            .await?;
         progress(chunk.len() as u64);
     }
     Ok(())
@@ -267,13 +258,15 @@ impl Store for PgStore {
                 .fetch_all(&self.pool)
                 .await
             }
-            Some(p) => sqlx::query(AssertSqlSafe(format!(
-                "SELECT {UNIT_COLUMNS} FROM units WHERE province = $1 AND parent = $2 ORDER BY code"
-            )))
-            .bind(p.province())
-            .bind(p.as_str())
-            .fetch_all(&self.pool)
-            .await,
+            Some(p) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {UNIT_COLUMNS} FROM units WHERE province = $1 AND parent = $2 ORDER BY code"
+                )))
+                .bind(p.province())
+                .bind(p.as_str())
+                .fetch_all(&self.pool)
+                .await
+            }
         }
         .map_err(db)?;
         rows.iter().map(unit_from_row).collect()
@@ -313,12 +306,11 @@ impl Store for PgStore {
         let mut found = HashSet::new();
         for chunk in codes.chunks(10_000) {
             let list: Vec<&str> = chunk.iter().map(|c| c.as_str()).collect();
-            let rows: Vec<String> =
-                sqlx::query_scalar("SELECT code FROM units WHERE code = ANY($1)")
-                    .bind(&list)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(db)?;
+            let rows: Vec<String> = sqlx::query_scalar("SELECT code FROM units WHERE code = ANY($1)")
+                .bind(&list)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
             for code in rows {
                 found.insert(UnitCode::parse(&code).map_err(tongxin_store::codec::corrupt)?);
             }
@@ -327,13 +319,15 @@ impl Store for PgStore {
     }
 
     async fn set_cadres(&self, code: &UnitCode, cadres: u32) -> Result<()> {
-        let done = sqlx::query("UPDATE units SET cadres = $1, cadres_estimated = false WHERE province = $2 AND code = $3")
-            .bind(cadres as i64)
-            .bind(code.province())
-            .bind(code.as_str())
-            .execute(&self.pool)
-            .await
-            .map_err(db)?;
+        let done = sqlx::query(
+            "UPDATE units SET cadres = $1, cadres_estimated = false WHERE province = $2 AND code = $3",
+        )
+        .bind(cadres as i64)
+        .bind(code.province())
+        .bind(code.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("unit {code}")));
         }
@@ -393,11 +387,13 @@ impl Store for PgStore {
     }
 
     async fn divisions(&self, department: Uuid) -> Result<Vec<Body>> {
-        let rows = sqlx::query("SELECT id, unit, name, kind, parent FROM bodies WHERE parent = $1 ORDER BY name COLLATE \"C\"")
-            .bind(department)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let rows = sqlx::query(
+            "SELECT id, unit, name, kind, parent FROM bodies WHERE parent = $1 ORDER BY name COLLATE \"C\"",
+        )
+        .bind(department)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
         rows.iter().map(body_from_row).collect()
     }
 
@@ -405,24 +401,12 @@ impl Store for PgStore {
         let mut demand = checks::prepare_demand(self, demand).await?;
         demand.revision = 1;
         let mut tx = self.begin().await?;
-        insert_demands(
-            &mut tx,
-            std::slice::from_ref(&demand),
-            actor,
-            Utc::now(),
-            &mut |_| {},
-        )
-        .await?;
+        insert_demands(&mut tx, std::slice::from_ref(&demand), actor, Utc::now(), &mut |_| {}).await?;
         tx.commit().await.map_err(db)?;
         Ok(demand)
     }
 
-    async fn update_demand(
-        &self,
-        demand: Demand,
-        expected_revision: u32,
-        actor: &str,
-    ) -> Result<Demand> {
+    async fn update_demand(&self, demand: Demand, expected_revision: u32, actor: &str) -> Result<Demand> {
         let mut demand = checks::prepare_demand(self, demand).await?;
         let mut tx = self.begin().await?;
         let row = sqlx::query(AssertSqlSafe(format!(
@@ -473,36 +457,25 @@ impl Store for PgStore {
             .await
             .map_err(db)?;
         demand.revision = old.revision + 1;
-        insert_demands(
-            &mut tx,
-            std::slice::from_ref(&demand),
-            actor,
-            Utc::now(),
-            &mut |_| {},
-        )
-        .await?;
+        insert_demands(&mut tx, std::slice::from_ref(&demand), actor, Utc::now(), &mut |_| {}).await?;
         if demand.status == DemandStatus::Cancelled && old.status != demand.status {
-            sqlx::query(
-                "UPDATE demands SET last_action = 'cancelled' WHERE province = $1 AND id = $2",
-            )
-            .bind(demand.province())
-            .bind(demand.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            sqlx::query("UPDATE demands SET last_action = 'cancelled' WHERE province = $1 AND id = $2")
+                .bind(demand.province())
+                .bind(demand.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
         Ok(demand)
     }
 
     async fn demand(&self, id: Uuid) -> Result<Option<Demand>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
         row.map(|r| demand_from_row(&r).map(|x| x.0)).transpose()
     }
 
@@ -533,12 +506,8 @@ impl Store for PgStore {
                 sql,
                 " AND d.province = {p} AND (d.id IN (SELECT demand_id FROM demand_targets WHERE province = {p} AND unit >= {lo} AND unit < {hi})"
             );
-            let ancestors: Vec<String> = unit
-                .lineage()
-                .into_iter()
-                .filter(|a| a != unit)
-                .map(String::from)
-                .collect();
+            let ancestors: Vec<String> =
+                unit.lineage().into_iter().filter(|a| a != unit).map(String::from).collect();
             if f.include_cascade && !ancestors.is_empty() {
                 let bits = arg(&mut args, ArgValue::Int(levels_at_or_below(unit.level())))?;
                 let list = arg(&mut args, ArgValue::TextList(ancestors))?;
@@ -552,10 +521,7 @@ impl Store for PgStore {
         }
         if let Some(body) = f.body {
             let b = arg(&mut args, ArgValue::Id(body))?;
-            let _ = write!(
-                sql,
-                " AND (d.source_body = {b} OR d.source_department = {b})"
-            );
+            let _ = write!(sql, " AND (d.source_body = {b} OR d.source_department = {b})");
         }
         if let Some(kind) = f.kind {
             let k = arg(&mut args, ArgValue::Text(kind.as_str().to_owned()))?;
@@ -581,14 +547,8 @@ impl Store for PgStore {
         let size = f.page_size();
         let l = arg(&mut args, ArgValue::Int(size as i64 + 1))?;
         let _ = write!(sql, " ORDER BY d.starts_at, d.id LIMIT {l}");
-        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        let mut items = rows
-            .iter()
-            .map(|r| demand_from_row(r).map(|x| x.0))
-            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&self.pool).await.map_err(db)?;
+        let mut items = rows.iter().map(|r| demand_from_row(r).map(|x| x.0)).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > size as usize {
             items.truncate(size as usize);
             items.last().map(|d| (d.starts_at, d.id))
@@ -599,13 +559,12 @@ impl Store for PgStore {
     }
 
     async fn demand_history(&self, id: Uuid) -> Result<Vec<DemandRevision>> {
-        let Some(row) = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
+        let Some(row) =
+            sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = $1")))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?
         else {
             return Ok(Vec::new());
         };
@@ -626,8 +585,7 @@ impl Store for PgStore {
                 at,
                 actor,
                 action,
-                demand: serde_json::from_str(&snapshot)
-                    .map_err(|e| StoreError::Database(e.to_string()))?,
+                demand: serde_json::from_str(&snapshot).map_err(|e| StoreError::Database(e.to_string()))?,
             });
         }
         out.push(DemandRevision {
@@ -642,11 +600,13 @@ impl Store for PgStore {
     }
 
     async fn user(&self, id: Uuid) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, username, display_name, role, scope, body, password_hash FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(
+            "SELECT id, username, display_name, role, scope, body, password_hash FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
         row.map(|r| user_from_row(&r)).transpose()
     }
 
@@ -689,11 +649,7 @@ impl Store for PgStore {
         let Some((token_hash, user_id, expires_at)) = row else {
             return Ok(None);
         };
-        Ok((expires_at > now).then_some(Session {
-            token_hash,
-            user_id,
-            expires_at,
-        }))
+        Ok((expires_at > now).then_some(Session { token_hash, user_id, expires_at }))
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -705,15 +661,9 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn import(
-        &self,
-        mut batch: ImportBatch,
-        progress: Option<&Progress>,
-    ) -> Result<ImportCounts> {
+    async fn import(&self, mut batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts> {
         checks::prepare_batch(self, &mut batch).await?;
-        let total =
-            (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len())
-                as u64;
+        let total = (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len()) as u64;
         let mut done = 0u64;
         let mut tick = |n: u64| {
             done += n;
@@ -741,12 +691,11 @@ impl Store for PgStore {
 
     async fn counts(&self) -> Result<Counts> {
         let mut c = Counts::default();
-        for (level, n) in sqlx::query_as::<_, (i64, i64)>(
-            "SELECT level::bigint, COUNT(*) FROM units GROUP BY level",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?
+        for (level, n) in
+            sqlx::query_as::<_, (i64, i64)>("SELECT level::bigint, COUNT(*) FROM units GROUP BY level")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
         {
             if (1..=5).contains(&level) {
                 c.units_by_level[level as usize - 1] = n as u64;

@@ -9,24 +9,22 @@ use tongxin_store::{Result, StoreError};
 
 use crate::rows::db;
 
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
 
 pub async fn run(pool: &PgPool) -> Result<()> {
     pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
         .await
         .map_err(db)?;
-    let applied: Vec<i64> =
-        sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
-            .fetch_all(pool)
-            .await
-            .map_err(db)?;
-    if let Some(newest) = applied.last() {
-        if *newest > MIGRATIONS.last().map(|m| m.0).unwrap_or(0) {
-            return Err(StoreError::Database(format!(
-                "the database has schema version {newest}, newer than this tongxin knows; upgrade tongxin"
-            )));
-        }
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations ORDER BY version")
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
+    if let Some(newest) = applied.last()
+        && *newest > MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+    {
+        return Err(StoreError::Database(format!(
+            "the database has schema version {newest}, newer than this tongxin knows; upgrade tongxin"
+        )));
     }
     for (version, name, sql) in MIGRATIONS {
         if applied.contains(version) {
@@ -34,9 +32,7 @@ pub async fn run(pool: &PgPool) -> Result<()> {
         }
         let mut tx = pool.begin().await.map_err(db)?;
         // Two processes migrating at once: the second waits here, then finds the work done.
-        tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE")
-            .await
-            .map_err(db)?;
+        tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await.map_err(db)?;
         let done: Option<i64> =
             sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(version)
@@ -47,14 +43,12 @@ pub async fn run(pool: &PgPool) -> Result<()> {
             continue;
         }
         tx.execute(AssertSqlSafe(*sql)).await.map_err(db)?;
-        sqlx::query(
-            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())",
-        )
-        .bind(version)
-        .bind(*name)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())")
+            .bind(version)
+            .bind(*name)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         tx.commit().await.map_err(db)?;
     }
     Ok(())

@@ -4,8 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use tongxin_domain::{
-    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Role, Unit, UnitCode,
-    User,
+    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Role, Unit, UnitCode, User,
 };
 use tongxin_store::codec::{bits_to_levels, corrupt, text_to_fields, text_to_targets};
 use tongxin_store::{Result, StoreError};
@@ -93,10 +92,5 @@ pub fn demand_from_row(r: &PgRow) -> Result<(Demand, DateTime<Utc>, String, Stri
         revision: u32_of("revision")?,
     };
     let at: DateTime<Utc> = r.try_get("changed_at").map_err(db)?;
-    Ok((
-        demand,
-        at,
-        r.try_get("changed_by").map_err(db)?,
-        r.try_get("last_action").map_err(db)?,
-    ))
+    Ok((demand, at, r.try_get("changed_by").map_err(db)?, r.try_get("last_action").map_err(db)?))
 }

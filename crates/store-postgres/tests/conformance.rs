@@ -10,15 +10,10 @@ use tongxin_store_postgres::PgStore;
 
 fn server() -> Option<PgConnectOptions> {
     if let Ok(url) = std::env::var("TONGXIN_TEST_POSTGRES") {
-        return Some(
-            url.parse()
-                .expect("TONGXIN_TEST_POSTGRES is a postgres:// URL"),
-        );
+        return Some(url.parse().expect("TONGXIN_TEST_POSTGRES is a postgres:// URL"));
     }
     // PgConnectOptions::new() reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
-    std::env::var("PGHOST")
-        .ok()
-        .map(|_| PgConnectOptions::new())
+    std::env::var("PGHOST").ok().map(|_| PgConnectOptions::new())
 }
 
 #[tokio::test]
@@ -28,14 +23,10 @@ async fn postgres_store_conforms() {
             std::env::var("TONGXIN_REQUIRE_POSTGRES").as_deref() != Ok("1"),
             "TONGXIN_REQUIRE_POSTGRES=1 but no PostgreSQL server is configured (TONGXIN_TEST_POSTGRES or PGHOST)"
         );
-        eprintln!(
-            "skipped: no PostgreSQL server (set TONGXIN_TEST_POSTGRES or run under pg_virtualenv)"
-        );
+        eprintln!("skipped: no PostgreSQL server (set TONGXIN_TEST_POSTGRES or run under pg_virtualenv)");
         return;
     };
-    let admin = sqlx::PgPool::connect_with(base.clone())
-        .await
-        .expect("connect to PostgreSQL");
+    let admin = sqlx::PgPool::connect_with(base.clone()).await.expect("connect to PostgreSQL");
     let counter = std::sync::atomic::AtomicU32::new(0);
     let run = std::process::id();
     tongxin_store_conformance::run_all(|| {
@@ -52,9 +43,7 @@ async fn postgres_store_conforms() {
                 )))
                 .await
                 .unwrap();
-            PgStore::open_with(base.options([("search_path", schema.as_str())]))
-                .await
-                .unwrap()
+            PgStore::open_with(base.options([("search_path", schema.as_str())])).await.unwrap()
         }
     })
     .await;

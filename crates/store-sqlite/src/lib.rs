@@ -19,8 +19,8 @@ use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
 use tongxin_domain::{Body, Demand, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
-    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, Page, Progress, Result,
-    Session, Store, StoreError, checks,
+    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, Page, Progress, Result, Session, Store,
+    StoreError, checks,
 };
 use uuid::Uuid;
 
@@ -35,23 +35,14 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or a bare path)
     /// and applies pending migrations.
     pub async fn open(url: &str) -> Result<SqliteStore> {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .unwrap_or(url);
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
         let memory = path == ":memory:" || path.is_empty();
         let opts = if memory {
             SqliteConnectOptions::from_str("sqlite::memory:").map_err(db)?
         } else {
-            SqliteConnectOptions::new()
-                .filename(path)
-                .create_if_missing(true)
+            SqliteConnectOptions::new().filename(path).create_if_missing(true)
         }
-        .journal_mode(if memory {
-            SqliteJournalMode::Memory
-        } else {
-            SqliteJournalMode::Wal
-        })
+        .journal_mode(if memory { SqliteJournalMode::Memory } else { SqliteJournalMode::Wal })
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(false)
@@ -162,12 +153,8 @@ async fn insert_units(
 async fn insert_bodies(tx: &mut Transaction<'static, Sqlite>, bodies: &[Body]) -> Result<()> {
     static Q: OnceLock<Vec<String>> = OnceLock::new();
     for chunk in bodies.chunks(CHUNK) {
-        let sql = multi_insert(
-            "INSERT INTO bodies (province, id, unit, name, kind, parent)",
-            6,
-            chunk.len(),
-            &Q,
-        );
+        let sql =
+            multi_insert("INSERT INTO bodies (province, id, unit, name, kind, parent)", 6, chunk.len(), &Q);
         let mut q = sqlx::query(sql);
         for b in chunk {
             q = q
@@ -231,30 +218,17 @@ async fn insert_demands(
                 .bind(d.revision as i64)
                 .bind(now.clone())
                 .bind(actor.to_owned())
-                .bind(if d.revision == 1 {
-                    "created"
-                } else {
-                    "updated"
-                });
+                .bind(if d.revision == 1 { "created" } else { "updated" });
         }
         q.execute(&mut **tx).await.map_err(db)?;
-        let targets: Vec<(&Demand, &UnitCode)> = chunk
-            .iter()
-            .flat_map(|d| d.targets.iter().map(move |t| (d, t)))
-            .collect();
+        let targets: Vec<(&Demand, &UnitCode)> =
+            chunk.iter().flat_map(|d| d.targets.iter().map(move |t| (d, t))).collect();
         for tchunk in targets.chunks(CHUNK) {
-            let sql = multi_insert(
-                "INSERT INTO demand_targets (province, demand_id, unit)",
-                3,
-                tchunk.len(),
-                &T,
-            );
+            let sql =
+                multi_insert("INSERT INTO demand_targets (province, demand_id, unit)", 3, tchunk.len(), &T);
             let mut q = sqlx::query(sql);
             for (d, t) in tchunk {
-                q = q
-                    .bind(t.province().to_owned())
-                    .bind(d.id)
-                    .bind(t.as_str().to_owned());
+                q = q.bind(t.province().to_owned()).bind(d.id).bind(t.as_str().to_owned());
             }
             q.execute(&mut **tx).await.map_err(db)?;
         }
@@ -313,13 +287,15 @@ impl Store for SqliteStore {
                 .fetch_all(&self.read)
                 .await
             }
-            Some(p) => sqlx::query(AssertSqlSafe(format!(
-                "SELECT {UNIT_COLUMNS} FROM units WHERE province = ? AND parent = ? ORDER BY code"
-            )))
-            .bind(p.province().to_owned())
-            .bind(p.as_str().to_owned())
-            .fetch_all(&self.read)
-            .await,
+            Some(p) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "SELECT {UNIT_COLUMNS} FROM units WHERE province = ? AND parent = ? ORDER BY code"
+                )))
+                .bind(p.province().to_owned())
+                .bind(p.as_str().to_owned())
+                .fetch_all(&self.read)
+                .await
+            }
         }
         .map_err(db)?;
         rows.iter().map(unit_from_row).collect()
@@ -342,7 +318,8 @@ impl Store for SqliteStore {
             .fetch_all(&self.read)
             .await
         } else {
-            let pattern = format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern =
+                format!("%{}%", query.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
             sqlx::query(AssertSqlSafe(format!(
                 "SELECT {UNIT_COLUMNS} FROM units WHERE name LIKE ? ESCAPE '\\' ORDER BY level, code LIMIT ?"
             )))
@@ -375,15 +352,14 @@ impl Store for SqliteStore {
     }
 
     async fn set_cadres(&self, code: &UnitCode, cadres: u32) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE units SET cadres = ?, cadres_estimated = 0 WHERE province = ? AND code = ?",
-        )
-        .bind(cadres as i64)
-        .bind(code.province().to_owned())
-        .bind(code.as_str().to_owned())
-        .execute(&self.write)
-        .await
-        .map_err(db)?;
+        let done =
+            sqlx::query("UPDATE units SET cadres = ?, cadres_estimated = 0 WHERE province = ? AND code = ?")
+                .bind(cadres as i64)
+                .bind(code.province().to_owned())
+                .bind(code.as_str().to_owned())
+                .execute(&self.write)
+                .await
+                .map_err(db)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("unit {code}")));
         }
@@ -440,13 +416,12 @@ impl Store for SqliteStore {
     }
 
     async fn divisions(&self, department: Uuid) -> Result<Vec<Body>> {
-        let rows = sqlx::query(
-            "SELECT id, unit, name, kind, parent FROM bodies WHERE parent = ? ORDER BY name",
-        )
-        .bind(department)
-        .fetch_all(&self.read)
-        .await
-        .map_err(db)?;
+        let rows =
+            sqlx::query("SELECT id, unit, name, kind, parent FROM bodies WHERE parent = ? ORDER BY name")
+                .bind(department)
+                .fetch_all(&self.read)
+                .await
+                .map_err(db)?;
         rows.iter().map(body_from_row).collect()
     }
 
@@ -454,34 +429,20 @@ impl Store for SqliteStore {
         let mut demand = checks::prepare_demand(self, demand).await?;
         demand.revision = 1;
         let mut tx = self.begin().await?;
-        insert_demands(
-            &mut tx,
-            std::slice::from_ref(&demand),
-            actor,
-            Utc::now(),
-            &mut |_| {},
-        )
-        .await?;
+        insert_demands(&mut tx, std::slice::from_ref(&demand), actor, Utc::now(), &mut |_| {}).await?;
         tx.commit().await.map_err(db)?;
         Ok(demand)
     }
 
-    async fn update_demand(
-        &self,
-        demand: Demand,
-        expected_revision: u32,
-        actor: &str,
-    ) -> Result<Demand> {
+    async fn update_demand(&self, demand: Demand, expected_revision: u32, actor: &str) -> Result<Demand> {
         let mut demand = checks::prepare_demand(self, demand).await?;
         let mut tx = self.begin().await?;
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?"
-        )))
-        .bind(demand.id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| StoreError::NotFound(format!("demand {}", demand.id)))?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?")))
+            .bind(demand.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound(format!("demand {}", demand.id)))?;
         let (old, at, by, action) = demand_from_row(&row)?;
         if old.revision != expected_revision {
             return Err(StoreError::Conflict(format!(
@@ -522,36 +483,25 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         demand.revision = old.revision + 1;
-        insert_demands(
-            &mut tx,
-            std::slice::from_ref(&demand),
-            actor,
-            Utc::now(),
-            &mut |_| {},
-        )
-        .await?;
+        insert_demands(&mut tx, std::slice::from_ref(&demand), actor, Utc::now(), &mut |_| {}).await?;
         if demand.status == tongxin_domain::DemandStatus::Cancelled && old.status != demand.status {
-            sqlx::query(
-                "UPDATE demands SET last_action = 'cancelled' WHERE province = ? AND id = ?",
-            )
-            .bind(demand.province().to_owned())
-            .bind(demand.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+            sqlx::query("UPDATE demands SET last_action = 'cancelled' WHERE province = ? AND id = ?")
+                .bind(demand.province().to_owned())
+                .bind(demand.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
         }
         tx.commit().await.map_err(db)?;
         Ok(demand)
     }
 
     async fn demand(&self, id: Uuid) -> Result<Option<Demand>> {
-        let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db)?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
         row.map(|r| demand_from_row(&r).map(|x| x.0)).transpose()
     }
 
@@ -572,8 +522,7 @@ impl Store for SqliteStore {
             add(&mut args, ArgValue::Text(unit.province().to_owned()))?;
             add(&mut args, ArgValue::Text(lo))?;
             add(&mut args, ArgValue::Text(hi))?;
-            let ancestors: Vec<UnitCode> =
-                unit.lineage().into_iter().filter(|a| a != unit).collect();
+            let ancestors: Vec<UnitCode> = unit.lineage().into_iter().filter(|a| a != unit).collect();
             if f.include_cascade && !ancestors.is_empty() {
                 sql.push_str(" OR (d.kind = 'meeting' AND (d.attend_levels & ?) != 0 AND d.id IN (SELECT demand_id FROM demand_targets WHERE province = ? AND unit IN (");
                 add(&mut args, ArgValue::Int(levels_at_or_below(unit.level())))?;
@@ -616,14 +565,8 @@ impl Store for SqliteStore {
         let size = f.page_size();
         sql.push_str(" ORDER BY d.starts_at, d.id LIMIT ?");
         add(&mut args, ArgValue::Int(size as i64 + 1))?;
-        let rows = sqlx::query_with(AssertSqlSafe(sql), args)
-            .fetch_all(&self.read)
-            .await
-            .map_err(db)?;
-        let mut items = rows
-            .iter()
-            .map(|r| demand_from_row(r).map(|x| x.0))
-            .collect::<Result<Vec<_>>>()?;
+        let rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch_all(&self.read).await.map_err(db)?;
+        let mut items = rows.iter().map(|r| demand_from_row(r).map(|x| x.0)).collect::<Result<Vec<_>>>()?;
         let next = if items.len() > size as usize {
             items.truncate(size as usize);
             items.last().map(|d| (d.starts_at, d.id))
@@ -634,13 +577,12 @@ impl Store for SqliteStore {
     }
 
     async fn demand_history(&self, id: Uuid) -> Result<Vec<DemandRevision>> {
-        let Some(row) = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await
-        .map_err(db)?
+        let Some(row) =
+            sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?")))
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await
+                .map_err(db)?
         else {
             return Ok(Vec::new());
         };
@@ -661,8 +603,7 @@ impl Store for SqliteStore {
                 at: rows::parse_time(&at)?,
                 actor,
                 action,
-                demand: serde_json::from_str(&snapshot)
-                    .map_err(|e| StoreError::Database(e.to_string()))?,
+                demand: serde_json::from_str(&snapshot).map_err(|e| StoreError::Database(e.to_string()))?,
             });
         }
         out.push(DemandRevision {
@@ -677,11 +618,13 @@ impl Store for SqliteStore {
     }
 
     async fn user(&self, id: Uuid) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, username, display_name, role, scope, body, password_hash FROM users WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(
+            "SELECT id, username, display_name, role, scope, body, password_hash FROM users WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
         row.map(|r| user_from_row(&r)).transpose()
     }
 
@@ -724,11 +667,7 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let expires_at = rows::parse_time(&expires)?;
-        Ok((expires_at > now).then_some(Session {
-            token_hash,
-            user_id,
-            expires_at,
-        }))
+        Ok((expires_at > now).then_some(Session { token_hash, user_id, expires_at }))
     }
 
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
@@ -740,15 +679,9 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn import(
-        &self,
-        mut batch: ImportBatch,
-        progress: Option<&Progress>,
-    ) -> Result<ImportCounts> {
+    async fn import(&self, mut batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts> {
         checks::prepare_batch(self, &mut batch).await?;
-        let total =
-            (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len())
-                as u64;
+        let total = (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len()) as u64;
         let mut done = 0u64;
         let mut tick = |n: u64| {
             done += n;
@@ -774,11 +707,10 @@ impl Store for SqliteStore {
 
     async fn counts(&self) -> Result<Counts> {
         let mut c = Counts::default();
-        for (level, n) in
-            sqlx::query_as::<_, (i64, i64)>("SELECT level, COUNT(*) FROM units GROUP BY level")
-                .fetch_all(&self.read)
-                .await
-                .map_err(db)?
+        for (level, n) in sqlx::query_as::<_, (i64, i64)>("SELECT level, COUNT(*) FROM units GROUP BY level")
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?
         {
             if (1..=5).contains(&level) {
                 c.units_by_level[level as usize - 1] = n as u64;

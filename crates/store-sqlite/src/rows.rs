@@ -4,8 +4,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use tongxin_domain::{
-    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Role, Unit, UnitCode,
-    User,
+    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Role, Unit, UnitCode, User,
 };
 use tongxin_store::codec::{bits_to_levels, corrupt, text_to_fields, text_to_targets};
 use tongxin_store::{Result, StoreError};
@@ -24,9 +23,7 @@ fn bad(what: &str, value: &str) -> StoreError {
 }
 
 pub fn parse_time(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| bad("timestamp", s))
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| bad("timestamp", s))
 }
 
 fn code(s: String) -> Result<UnitCode> {
@@ -99,10 +96,5 @@ pub fn demand_from_row(r: &SqliteRow) -> Result<(Demand, DateTime<Utc>, String, 
         revision: u32_of("revision")?,
     };
     let at = parse_time(r.try_get("changed_at").map_err(db)?)?;
-    Ok((
-        demand,
-        at,
-        r.try_get("changed_by").map_err(db)?,
-        r.try_get("last_action").map_err(db)?,
-    ))
+    Ok((demand, at, r.try_get("changed_by").map_err(db)?, r.try_get("last_action").map_err(db)?))
 }

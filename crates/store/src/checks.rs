@@ -26,11 +26,7 @@ pub async fn prepare_demand(store: &dyn Store, mut demand: Demand) -> Result<Dem
                 ));
             }
         }
-        None => errors.push(FieldError::new(
-            "source_body",
-            "来源部门不存在",
-            "unknown source body",
-        )),
+        None => errors.push(FieldError::new("source_body", "来源部门不存在", "unknown source body")),
     }
     let known = store.existing_units(&demand.targets).await?;
     for (i, t) in demand.targets.iter().enumerate() {
@@ -67,14 +63,15 @@ pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result
                 format!("duplicate unit code {}", u.code),
             ));
         }
-        if let Some(p) = u.parent() {
-            if !batch_units.contains(&p) && !stored_parents.contains(&p) {
-                errors.push(FieldError::new(
-                    format!("units[{i}].code"),
-                    format!("上级单位 {p} 不存在"),
-                    format!("parent unit {p} does not exist"),
-                ));
-            }
+        if let Some(p) = u.parent()
+            && !batch_units.contains(&p)
+            && !stored_parents.contains(&p)
+        {
+            errors.push(FieldError::new(
+                format!("units[{i}].code"),
+                format!("上级单位 {p} 不存在"),
+                format!("parent unit {p} does not exist"),
+            ));
         }
     }
 
@@ -105,19 +102,15 @@ pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result
     wanted.sort();
     wanted.dedup();
     for id in wanted {
-        if let std::collections::hash_map::Entry::Vacant(e) = bodies.entry(id) {
-            if let Some(b) = store.body(id).await? {
-                e.insert(b);
-            }
+        if let std::collections::hash_map::Entry::Vacant(e) = bodies.entry(id)
+            && let Some(b) = store.body(id).await?
+        {
+            e.insert(b);
         }
     }
     for (i, b) in batch.bodies.iter().enumerate() {
         if store.body(b.id).await?.is_some() {
-            errors.push(FieldError::new(
-                format!("bodies[{i}].id"),
-                "部门已存在",
-                "body already exists",
-            ));
+            errors.push(FieldError::new(format!("bodies[{i}].id"), "部门已存在", "body already exists"));
         }
         if !unit_known(&b.unit) {
             errors.push(FieldError::new(
@@ -160,11 +153,7 @@ pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result
         let mut seen = HashSet::new();
         for (i, id) in ids.iter().enumerate() {
             if !seen.insert(*id) {
-                errors.push(FieldError::new(
-                    format!("demands[{i}].id"),
-                    "编号重复",
-                    "duplicate id",
-                ));
+                errors.push(FieldError::new(format!("demands[{i}].id"), "编号重复", "duplicate id"));
             }
         }
     }
@@ -176,27 +165,15 @@ pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result
             errors.extend(prefixed(&at, e));
         }
         if !names.insert(&u.username) || store.user_by_name(&u.username).await?.is_some() {
-            errors.push(FieldError::new(
-                format!("{at}.username"),
-                "用户名已存在",
-                "username already exists",
-            ));
+            errors.push(FieldError::new(format!("{at}.username"), "用户名已存在", "username already exists"));
         }
         if !unit_known(&u.scope) {
-            errors.push(FieldError::new(
-                format!("{at}.scope"),
-                "范围单位不存在",
-                "unknown scope unit",
-            ));
+            errors.push(FieldError::new(format!("{at}.scope"), "范围单位不存在", "unknown scope unit"));
         }
-        if let Some(b) = u.body {
-            if !bodies.contains_key(&b) {
-                errors.push(FieldError::new(
-                    format!("{at}.body"),
-                    "所属部门不存在",
-                    "unknown body",
-                ));
-            }
+        if let Some(b) = u.body
+            && !bodies.contains_key(&b)
+        {
+            errors.push(FieldError::new(format!("{at}.body"), "所属部门不存在", "unknown body"));
         }
     }
     Invalid::check(errors).map_err(StoreError::Invalid)

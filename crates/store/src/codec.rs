@@ -11,18 +11,12 @@ pub fn levels_to_bits(levels: &[Level]) -> i64 {
 }
 
 pub fn bits_to_levels(bits: i64) -> Vec<Level> {
-    Level::ALL
-        .into_iter()
-        .filter(|l| bits & (1 << l.number()) != 0)
-        .collect()
+    Level::ALL.into_iter().filter(|l| bits & (1 << l.number()) != 0).collect()
 }
 
 /// The bits of `level` and every level below it.
 pub fn levels_at_or_below(level: Level) -> i64 {
-    Level::ALL
-        .into_iter()
-        .filter(|l| *l >= level)
-        .fold(0, |acc, l| acc | (1 << l.number()))
+    Level::ALL.into_iter().filter(|l| *l >= level).fold(0, |acc, l| acc | (1 << l.number()))
 }
 
 /// Targets as `code;code;…`.
@@ -41,9 +35,7 @@ pub fn text_to_targets(text: &str) -> Result<Vec<UnitCode>, StoreError> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    text.split(';')
-        .map(|c| UnitCode::parse(c).map_err(corrupt))
-        .collect()
+    text.split(';').map(|c| UnitCode::parse(c).map_err(corrupt)).collect()
 }
 
 pub fn fields_to_text(fields: &[String]) -> String {
@@ -51,8 +43,7 @@ pub fn fields_to_text(fields: &[String]) -> String {
 }
 
 pub fn text_to_fields(text: &str) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::Database(format!("corrupt fields column: {e}")))
+    serde_json::from_str(text).map_err(|e| StoreError::Database(format!("corrupt fields column: {e}")))
 }
 
 /// A stored value that no longer parses: the database was changed behind our back.
@@ -68,9 +59,6 @@ mod tests {
     fn level_bits_round_trip() {
         let l = vec![Level::County, Level::Village];
         assert_eq!(bits_to_levels(levels_to_bits(&l)), l);
-        assert_eq!(
-            bits_to_levels(levels_at_or_below(Level::Township)),
-            [Level::Township, Level::Village]
-        );
+        assert_eq!(bits_to_levels(levels_at_or_below(Level::Township)), [Level::Township, Level::Village]);
     }
 }

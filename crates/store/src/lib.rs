@@ -71,6 +71,7 @@ pub struct Page<T> {
 
 /// One stored change of a demand.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DemandRevision {
     pub demand_id: Uuid,
     pub revision: u32,
@@ -157,12 +158,7 @@ pub trait Store: Send + Sync + 'static {
     /// store sets `source_department` from the body.
     async fn create_demand(&self, demand: Demand, actor: &str) -> Result<Demand>;
     /// Replaces a demand if its stored revision is `expected_revision`; adds a revision.
-    async fn update_demand(
-        &self,
-        demand: Demand,
-        expected_revision: u32,
-        actor: &str,
-    ) -> Result<Demand>;
+    async fn update_demand(&self, demand: Demand, expected_revision: u32, actor: &str) -> Result<Demand>;
     async fn demand(&self, id: Uuid) -> Result<Option<Demand>>;
     async fn demands(&self, filter: &DemandFilter) -> Result<Page<Demand>>;
     /// Every revision of a demand, oldest first.
@@ -184,7 +180,6 @@ pub trait Store: Send + Sync + 'static {
     /// problem is returned. Units are upserted (re-importing the division list is
     /// harmless); bodies, demands and users are inserted.
     /// `progress` is called with (rows written, rows in the batch) as the write goes on.
-    async fn import(&self, batch: ImportBatch, progress: Option<&Progress>)
-    -> Result<ImportCounts>;
+    async fn import(&self, batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts>;
     async fn counts(&self) -> Result<Counts>;
 }

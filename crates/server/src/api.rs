@@ -1,0 +1,561 @@
+//! The JSON API under `/api`, described by the OpenAPI 3.1 document at
+//! `/api/openapi.json`. Every input is parsed here into domain values with errors that
+//! name the parameter or field; no input makes a handler answer 500.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use tongxin_domain::{
+    Body, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, FieldError, Invalid, Role, Unit, UnitCode,
+    new_id,
+};
+use tongxin_store::{DemandFilter, DemandRevision};
+use utoipa::OpenApi;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::ApiUser;
+use crate::authz;
+use crate::error::{ApiResult, AppError, ErrorBody};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .route("/api/session", post(sign_in).delete(sign_out))
+        .route("/api/units", get(list_units))
+        .route("/api/units/search", get(search_units))
+        .route("/api/units/{code}", get(get_unit))
+        .route("/api/bodies", get(list_bodies))
+        .route("/api/bodies/{id}", get(get_body))
+        .route("/api/demands", get(list_demands).post(create_demand))
+        .route("/api/demands/{id}", get(get_demand).put(update_demand))
+        .route("/api/demands/{id}/cancel", post(cancel_demand))
+        .route("/api/demands/{id}/history", get(demand_history))
+        .fallback(api_not_found)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tongxin API",
+        description = "The burden ledger of tongxin (同心): units, bodies and the demands placed on grassroots units."
+    ),
+    paths(
+        sign_in,
+        sign_out,
+        list_units,
+        search_units,
+        get_unit,
+        list_bodies,
+        get_body,
+        list_demands,
+        create_demand,
+        get_demand,
+        update_demand,
+        cancel_demand,
+        demand_history
+    ),
+    components(schemas(
+        ErrorBody,
+        DemandInput,
+        DemandUpdate,
+        CancelInput,
+        DemandList,
+        UnitDetail,
+        BodyDetail,
+        SignIn,
+        SignedIn,
+        DemandRevision
+    ))
+)]
+pub struct ApiDoc;
+
+async fn openapi_json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], ApiDoc::openapi().to_pretty_json().unwrap_or_default())
+        .into_response()
+}
+
+async fn api_not_found() -> AppError {
+    AppError::not_found("没有这个接口", "no such endpoint")
+}
+
+/// `axum::Json` whose rejections are our JSON errors naming what was wrong.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => {
+                let text = rejection.body_text();
+                Err(AppError::new(
+                    rejection.status(),
+                    "bad_request",
+                    format!("请求内容无法解析：{text}"),
+                    format!("cannot read the request body: {text}"),
+                ))
+            }
+        }
+    }
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+pub fn parse_code(field: &str, s: &str) -> ApiResult<UnitCode> {
+    UnitCode::parse(s).map_err(|e| {
+        AppError::invalid(e.0.into_iter().map(|f| FieldError { field: field.to_owned(), ..f }).collect())
+    })
+}
+
+pub fn parse_uuid(field: &str, s: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(s.trim()).map_err(|_| {
+        AppError::field(
+            field,
+            format!("“{s}”不是有效的编号（UUID）"),
+            format!("'{s}' is not a valid id (UUID)"),
+        )
+    })
+}
+
+/// Accepts `2026-03-01T09:00`, `2026-03-01 09:00[:00]` and a bare date (midnight).
+pub fn parse_time(field: &str, s: &str) -> ApiResult<NaiveDateTime> {
+    let s = s.trim();
+    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
+            return Ok(t);
+        }
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists"));
+    }
+    Err(AppError::field(
+        field,
+        format!("时间“{s}”格式应为 YYYY-MM-DD 或 YYYY-MM-DDTHH:MM"),
+        format!("time '{s}' must be YYYY-MM-DD or YYYY-MM-DDTHH:MM"),
+    ))
+}
+
+fn parse_u32(field: &str, s: &str) -> ApiResult<u32> {
+    s.trim().parse().map_err(|_| {
+        AppError::field(field, format!("“{s}”不是非负整数"), format!("'{s}' is not a non-negative integer"))
+    })
+}
+
+/// A keyset cursor: `<starts_at>~<id>`.
+pub fn encode_cursor(c: (NaiveDateTime, Uuid)) -> String {
+    format!("{}~{}", c.0.format("%Y-%m-%dT%H:%M:%S%.f"), c.1)
+}
+
+fn decode_cursor(s: &str) -> ApiResult<(NaiveDateTime, Uuid)> {
+    let bad = || AppError::field("after", "分页游标无效", "invalid page cursor");
+    let (t, id) = s.split_once('~').ok_or_else(bad)?;
+    let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    Ok((t, Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+// ----- session -----
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SignIn {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignedIn {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub scope: UnitCode,
+}
+
+/// Checks a username and password; the same answer for an unknown user and a wrong
+/// password, so the endpoint does not reveal which accounts exist.
+pub async fn authenticate(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> ApiResult<tongxin_domain::User> {
+    let user = state.store.user_by_name(username.trim()).await?;
+    let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(DUMMY_HASH);
+    let ok = tongxin_domain::account::verify_password(password, hash);
+    match user {
+        Some(u) if ok => Ok(u),
+        _ => Err(AppError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "用户名或密码错误",
+            "wrong username or password",
+        )),
+    }
+}
+
+/// Verified against when the user does not exist, so both paths take the same time.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$dG9uZ3hpbmR1bW15$2ZkD8VWGOqfDwqmjMZqoS5tdYh7qy3eCVLgmFSu9iAM";
+
+#[utoipa::path(post, path = "/api/session", request_body = SignIn, responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody)))]
+async fn sign_in(State(state): State<AppState>, ApiJson(input): ApiJson<SignIn>) -> ApiResult<Response> {
+    let user = authenticate(&state, &input.username, &input.password).await?;
+    let cookie = crate::auth::start_session(&state, &user).await?;
+    let body = SignedIn {
+        username: user.username,
+        display_name: user.display_name,
+        role: user.role,
+        scope: user.scope,
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+#[utoipa::path(delete, path = "/api/session", responses((status = 204)))]
+async fn sign_out(State(state): State<AppState>, headers: axum::http::HeaderMap) -> ApiResult<Response> {
+    if let Some(token) = crate::auth::cookie(&headers, crate::auth::SESSION_COOKIE) {
+        state.store.delete_session(&crate::auth::hash_token(&token)).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, crate::auth::clear_cookie())]).into_response())
+}
+
+// ----- units and bodies -----
+
+#[utoipa::path(get, path = "/api/units", params(("parent" = Option<String>, Query, description = "parent unit code; provinces when absent")), responses((status = 200, body = Vec<Unit>), (status = 422, body = ErrorBody)))]
+async fn list_units(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Unit>>> {
+    let parent = param(&q, "parent").map(|p| parse_code("parent", p)).transpose()?;
+    Ok(Json(state.store.children(parent.as_ref()).await?))
+}
+
+#[utoipa::path(get, path = "/api/units/search", params(("q" = String, Query, description = "part of a name, or the start of a code"), ("limit" = Option<u32>, Query)), responses((status = 200, body = Vec<Unit>)))]
+async fn search_units(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Unit>>> {
+    let query =
+        param(&q, "q").ok_or_else(|| AppError::field("q", "请输入要查找的名称或代码", "q is required"))?;
+    if query.chars().count() > 50 {
+        return Err(AppError::field("q", "查询词不能超过 50 个字", "q must be at most 50 characters"));
+    }
+    let limit = param(&q, "limit").map(|l| parse_u32("limit", l)).transpose()?.unwrap_or(20).clamp(1, 100);
+    Ok(Json(state.store.search_units(query, limit).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnitDetail {
+    pub unit: Unit,
+    /// The ancestors, province first.
+    pub ancestors: Vec<Unit>,
+    pub children: Vec<Unit>,
+}
+
+pub async fn unit_detail(state: &AppState, code: &UnitCode) -> ApiResult<UnitDetail> {
+    let unit = state.store.unit(code).await?.ok_or_else(|| {
+        AppError::not_found(format!("单位 {code} 不存在"), format!("unit {code} does not exist"))
+    })?;
+    let mut ancestors = Vec::new();
+    for a in code.lineage().iter().filter(|a| *a != code) {
+        if let Some(u) = state.store.unit(a).await? {
+            ancestors.push(u);
+        }
+    }
+    let children = state.store.children(Some(code)).await?;
+    Ok(UnitDetail { unit, ancestors, children })
+}
+
+#[utoipa::path(get, path = "/api/units/{code}", params(("code" = String, Path)), responses((status = 200, body = UnitDetail), (status = 404, body = ErrorBody)))]
+async fn get_unit(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<UnitDetail>> {
+    let code = parse_code("code", &code)?;
+    Ok(Json(unit_detail(&state, &code).await?))
+}
+
+#[utoipa::path(get, path = "/api/bodies", params(("unit" = Option<String>, Query, description = "bodies at this unit and below")), responses((status = 200, body = Vec<Body>)))]
+async fn list_bodies(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Body>>> {
+    let unit = param(&q, "unit").map(|u| parse_code("unit", u)).transpose()?;
+    if unit.is_none() {
+        return Err(AppError::field("unit", "请指定单位", "unit is required"));
+    }
+    Ok(Json(state.store.bodies(unit.as_ref()).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BodyDetail {
+    pub body: Body,
+    pub department: Option<Body>,
+    pub divisions: Vec<Body>,
+}
+
+#[utoipa::path(get, path = "/api/bodies/{id}", params(("id" = String, Path)), responses((status = 200, body = BodyDetail), (status = 404, body = ErrorBody)))]
+async fn get_body(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<BodyDetail>> {
+    let id = parse_uuid("id", &id)?;
+    let body =
+        state.store.body(id).await?.ok_or_else(|| AppError::not_found("部门不存在", "no such body"))?;
+    let department = match body.parent {
+        Some(p) => state.store.body(p).await?,
+        None => None,
+    };
+    let divisions = state.store.divisions(id).await?;
+    Ok(Json(BodyDetail { body, department, divisions }))
+}
+
+// ----- demands -----
+
+/// A demand as entered by a person or a client.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DemandInput {
+    pub kind: DemandKind,
+    pub source_body: Uuid,
+    pub title: String,
+    #[serde(default)]
+    pub topic: String,
+    pub targets: Vec<UnitCode>,
+    /// Local time (China), e.g. `2026-03-02T09:00:00`.
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    #[serde(default)]
+    pub status: Option<DemandStatus>,
+    /// `reported` for a demand recorded by a receiving unit; cadres may only report.
+    #[serde(default)]
+    pub origin: Option<DemandOrigin>,
+    #[serde(default)]
+    pub cost: Cost,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct DemandUpdate {
+    /// The revision the change is based on (optimistic concurrency).
+    pub revision: u32,
+    #[serde(flatten)]
+    pub demand: DemandInput,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct CancelInput {
+    pub revision: u32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DemandList {
+    pub items: Vec<Demand>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+impl DemandInput {
+    pub fn into_demand(self, id: Uuid, user: &tongxin_domain::User) -> Demand {
+        let origin = match user.role {
+            Role::Cadre => DemandOrigin::Reported,
+            _ => self.origin.unwrap_or(DemandOrigin::Registered),
+        };
+        Demand {
+            id,
+            kind: self.kind,
+            source_body: self.source_body,
+            source_department: self.source_body,
+            title: self.title.trim().to_owned(),
+            topic: self.topic.trim().to_owned(),
+            targets: self.targets,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            status: self.status.unwrap_or(DemandStatus::Planned),
+            origin,
+            cost: self.cost,
+            revision: 1,
+        }
+    }
+}
+
+/// Registers a demand for `user` after validation and the role/scope check.
+pub async fn register(
+    state: &AppState,
+    user: &tongxin_domain::User,
+    input: DemandInput,
+) -> ApiResult<Demand> {
+    let demand = input.into_demand(new_id(), user);
+    demand.validate()?;
+    let source = state
+        .store
+        .body(demand.source_body)
+        .await?
+        .ok_or_else(|| AppError::field("source_body", "来源部门不存在", "unknown source body"))?;
+    authz::check_register(user, &demand, &source)?;
+    Ok(state.store.create_demand(demand, &user.username).await?)
+}
+
+pub async fn visible_demand(state: &AppState, user: &tongxin_domain::User, id: Uuid) -> ApiResult<Demand> {
+    let demand = state.store.demand(id).await?;
+    match demand {
+        // Not visible and not existing look the same from outside.
+        Some(d) if authz::can_see_demand(user, &d) => Ok(d),
+        _ => Err(AppError::not_found("事项不存在", "no such demand")),
+    }
+}
+
+/// Builds a store filter from query parameters, limited to what `user` may list.
+pub fn demand_filter(q: &HashMap<String, String>, user: &tongxin_domain::User) -> ApiResult<DemandFilter> {
+    let mut errors: Vec<FieldError> = Vec::new();
+    let mut collect = |r: ApiResult<()>| {
+        if let Err(e) = r {
+            errors.extend(e.body.fields.into_iter().map(|f| FieldError::new(f.field, f.zh, f.en)));
+        }
+    };
+    let mut f = DemandFilter::default();
+    collect(param(q, "unit").map(|u| parse_code("unit", u).map(|c| f.unit = Some(c))).unwrap_or(Ok(())));
+    collect(param(q, "body").map(|b| parse_uuid("body", b).map(|b| f.body = Some(b))).unwrap_or(Ok(())));
+    collect(
+        param(q, "kind")
+            .map(|k| {
+                DemandKind::parse(k).map(|k| f.kind = Some(k)).ok_or_else(|| {
+                    AppError::field("kind", format!("未知的事项类型“{k}”"), format!("unknown kind '{k}'"))
+                })
+            })
+            .unwrap_or(Ok(())),
+    );
+    collect(
+        param(q, "status")
+            .map(|s| {
+                DemandStatus::parse(s).map(|s| f.status = Some(s)).ok_or_else(|| {
+                    AppError::field("status", format!("未知的状态“{s}”"), format!("unknown status '{s}'"))
+                })
+            })
+            .unwrap_or(Ok(())),
+    );
+    collect(param(q, "from").map(|t| parse_time("from", t).map(|t| f.from = Some(t))).unwrap_or(Ok(())));
+    collect(param(q, "to").map(|t| parse_time("to", t).map(|t| f.to = Some(t))).unwrap_or(Ok(())));
+    collect(param(q, "after").map(|a| decode_cursor(a).map(|c| f.after = Some(c))).unwrap_or(Ok(())));
+    collect(
+        param(q, "limit")
+            .map(|l| {
+                parse_u32("limit", l).and_then(|n| {
+                    if (1..=1000).contains(&n) {
+                        f.limit = n;
+                        Ok(())
+                    } else {
+                        Err(AppError::field("limit", "每页条数须为 1–1000", "limit must be 1 to 1000"))
+                    }
+                })
+            })
+            .unwrap_or(Ok(())),
+    );
+    f.include_cascade = matches!(param(q, "cascade"), Some("1" | "true"));
+    Invalid::check(errors)?;
+    // Without a unit, list the user's own scope; a body's staff may list their body's.
+    match &f.unit {
+        Some(u) if !authz::can_list_unit(user, u) => return Err(AppError::forbidden()),
+        Some(_) => {}
+        None if f.body.is_some() && f.body == user.body => {}
+        None => f.unit = Some(user.scope.clone()),
+    }
+    Ok(f)
+}
+
+#[utoipa::path(get, path = "/api/demands", params(
+    ("unit" = Option<String>, Query, description = "demands with a target at this unit or below (default: your scope)"),
+    ("cascade" = Option<bool>, Query, description = "also meetings at ancestors that require this unit's level to attend"),
+    ("body" = Option<String>, Query, description = "from this body, or from a department and its divisions"),
+    ("kind" = Option<String>, Query), ("status" = Option<String>, Query),
+    ("from" = Option<String>, Query, description = "ending at or after"), ("to" = Option<String>, Query, description = "starting before"),
+    ("after" = Option<String>, Query, description = "cursor from the previous page"), ("limit" = Option<u32>, Query)),
+    responses((status = 200, body = DemandList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list_demands(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Params,
+) -> ApiResult<Json<DemandList>> {
+    let filter = demand_filter(&q, &user)?;
+    let page = state.store.demands(&filter).await?;
+    let items = page.items.into_iter().filter(|d| authz::can_see_demand(&user, d)).collect();
+    Ok(Json(DemandList { items, next: page.next.map(encode_cursor) }))
+}
+
+#[utoipa::path(post, path = "/api/demands", request_body = DemandInput, responses((status = 201, body = Demand), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_demand(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(input): ApiJson<DemandInput>,
+) -> ApiResult<(StatusCode, Json<Demand>)> {
+    Ok((StatusCode::CREATED, Json(register(&state, &user, input).await?)))
+}
+
+#[utoipa::path(get, path = "/api/demands/{id}", params(("id" = String, Path)), responses((status = 200, body = Demand), (status = 404, body = ErrorBody)))]
+async fn get_demand(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Demand>> {
+    let id = parse_uuid("id", &id)?;
+    Ok(Json(visible_demand(&state, &user, id).await?))
+}
+
+#[utoipa::path(put, path = "/api/demands/{id}", params(("id" = String, Path)), request_body = DemandUpdate, responses((status = 200, body = Demand), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_demand(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<DemandUpdate>,
+) -> ApiResult<Json<Demand>> {
+    let id = parse_uuid("id", &id)?;
+    let old = visible_demand(&state, &user, id).await?;
+    authz::check_change(&user, &old)?;
+    let mut demand = input.demand.into_demand(id, &user);
+    demand.origin = old.origin;
+    demand.validate()?;
+    let source = state
+        .store
+        .body(demand.source_body)
+        .await?
+        .ok_or_else(|| AppError::field("source_body", "来源部门不存在", "unknown source body"))?;
+    if user.role != Role::Cadre {
+        authz::check_register(&user, &demand, &source)?;
+    }
+    Ok(Json(state.store.update_demand(demand, input.revision, &user.username).await?))
+}
+
+/// Cancels a demand: it stays in the ledger with status `cancelled` and its history.
+pub async fn cancel(
+    state: &AppState,
+    user: &tongxin_domain::User,
+    id: Uuid,
+    revision: u32,
+) -> ApiResult<Demand> {
+    let mut demand = visible_demand(state, user, id).await?;
+    authz::check_change(user, &demand)?;
+    if demand.status == DemandStatus::Cancelled {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "该事项已取消",
+            "the demand is already cancelled",
+        ));
+    }
+    demand.status = DemandStatus::Cancelled;
+    Ok(state.store.update_demand(demand, revision, &user.username).await?)
+}
+
+#[utoipa::path(post, path = "/api/demands/{id}/cancel", params(("id" = String, Path)), request_body = CancelInput, responses((status = 200, body = Demand), (status = 409, body = ErrorBody)))]
+async fn cancel_demand(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CancelInput>,
+) -> ApiResult<Json<Demand>> {
+    let id = parse_uuid("id", &id)?;
+    Ok(Json(cancel(&state, &user, id, input.revision).await?))
+}
+
+#[utoipa::path(get, path = "/api/demands/{id}/history", params(("id" = String, Path)), responses((status = 200, body = Vec<DemandRevision>), (status = 404, body = ErrorBody)))]
+async fn demand_history(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<DemandRevision>>> {
+    let id = parse_uuid("id", &id)?;
+    visible_demand(&state, &user, id).await?;
+    Ok(Json(state.store.demand_history(id).await?))
+}

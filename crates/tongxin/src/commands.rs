@@ -1,0 +1,339 @@
+//! The subcommands: each opens what it needs, calls the libraries and reports.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tongxin_domain::{Body, Role, UnitCode, User, new_id};
+use tongxin_store::{DemandFilter, ImportBatch, ImportCounts, Store, StoreError};
+use tongxin_transfer::{Format, Known, References};
+
+use crate::{BenchCommand, Cli, Command, Entity, UserCommand};
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve { listen, secure_cookies } => {
+            let store = open_store(&cli.db).await?;
+            serve(store, &listen, secure_cookies).await
+        }
+        Command::Demo { province, year, seed, demo_db, fresh, listen, no_serve } => {
+            demo(&demo_db, &province, year, seed, fresh, &listen, no_serve).await
+        }
+        Command::Import { what, file, province } => {
+            let store = open_store(&cli.db).await?;
+            import(store.as_ref(), what, file.as_deref(), province.as_deref()).await
+        }
+        Command::Export { what, file, unit } => {
+            let store = open_store(&cli.db).await?;
+            export(store.as_ref(), what, &file, unit.as_deref()).await
+        }
+        Command::User { command: UserCommand::Add { username, name, role, scope, body, password_stdin } } => {
+            let store = open_store(&cli.db).await?;
+            add_user(store.as_ref(), username, name, &role, &scope, body.as_deref(), password_stdin).await
+        }
+        Command::Bench { command: BenchCommand::Import { demands, postgres, sqlite_only } } => {
+            crate::bench::import(demands, postgres, sqlite_only).await
+        }
+    }
+}
+
+/// Opens the store a `--db` value names.
+pub async fn open_store(db: &str) -> Result<Arc<dyn Store>> {
+    if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+        let s = tongxin_store_postgres::PgStore::open(db)
+            .await
+            .map_err(|e| anyhow!("cannot open the PostgreSQL database: {e}"))?;
+        Ok(Arc::new(s))
+    } else {
+        let s = tongxin_store_sqlite::SqliteStore::open(db)
+            .await
+            .map_err(|e| anyhow!("cannot open the SQLite database {db}: {e}"))?;
+        Ok(Arc::new(s))
+    }
+}
+
+async fn serve(store: Arc<dyn Store>, listen: &str, secure_cookies: bool) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen} (is another server running there? try --listen 127.0.0.1:8081)")
+    })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = store.backend(), "serving");
+    eprintln!("tongxin is serving on http://{addr}/  (Ctrl-C to stop)");
+    let app = tongxin_server::app(store, tongxin_server::Config { secure_cookies });
+    tongxin_server::serve(listener, app).await?;
+    Ok(())
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+pub fn progress(total: u64, what: &str) -> ProgressBar {
+    use std::io::IsTerminal;
+    let bar = ProgressBar::new(total);
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_owned());
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}
+
+/// Writes a batch with a progress bar.
+pub async fn write_batch(
+    store: &dyn Store,
+    batch: ImportBatch,
+    what: &str,
+) -> Result<ImportCounts, StoreError> {
+    let total = (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len()) as u64;
+    let bar = progress(total, what);
+    let tick = {
+        let bar = bar.clone();
+        move |done: u64, _total: u64| bar.set_position(done)
+    };
+    let result = store.import(batch, Some(&tick)).await;
+    bar.finish_and_clear();
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn demo(
+    db: &str,
+    province: &str,
+    year: i32,
+    seed: u64,
+    fresh: bool,
+    listen: &str,
+    no_serve: bool,
+) -> Result<()> {
+    let name = tongxin_divisions::province_name(province).ok_or_else(|| {
+        anyhow!("unknown province code '{province}': use two digits, e.g. 35 for 福建省, 44 for 广东省")
+    })?;
+    if fresh && !db.starts_with("postgres") {
+        let path = db.strip_prefix("sqlite://").unwrap_or(db);
+        for suffix in ["", "-wal", "-shm"] {
+            let p = format!("{path}{suffix}");
+            if Path::new(&p).exists() {
+                std::fs::remove_file(&p).with_context(|| format!("cannot remove {p}"))?;
+            }
+        }
+    }
+    let store = open_store(db).await?;
+    let accounts;
+    if store.counts().await?.demands > 0 {
+        eprintln!("{db} already holds demo data; serving it (use --fresh to rebuild).");
+        accounts =
+            tongxin_demo::generate(&tongxin_divisions::load(Some(province))?, province, year, seed)?.accounts;
+    } else {
+        let started = Instant::now();
+        let units =
+            tongxin_divisions::load(Some(province)).context("cannot read the vendored division list")?;
+        let today = chrono::Local::now().date_naive();
+        let options = tongxin_demo::DemoOptions {
+            province: province.to_owned(),
+            year,
+            seed,
+            today: (chrono::Datelike::year(&today) == year).then_some(today),
+        };
+        let demo = tongxin_demo::generate_with(&units, &options)?;
+        let mut users = Vec::with_capacity(demo.accounts.len());
+        for a in &demo.accounts {
+            let mut u = a.user.clone();
+            u.password_hash = tongxin_domain::account::hash_password(&a.password)?;
+            users.push(u);
+        }
+        let n_units = units.len();
+        let (n_bodies, n_demands) = (demo.bodies.len(), demo.demands.len());
+        let batch =
+            ImportBatch { units, bodies: demo.bodies, demands: demo.demands, users, actor: "demo".into() };
+        write_batch(store.as_ref(), batch, "demo").await.map_err(|e| anyhow!("cannot load the demo: {e}"))?;
+        eprintln!(
+            "Loaded {name}: {n_units} units, {n_bodies} bodies, {n_demands} demands of {year} (seed {seed}) in {:.1} s.",
+            started.elapsed().as_secs_f64()
+        );
+        accounts = demo.accounts;
+    }
+    eprintln!();
+    eprintln!("Demo accounts (password for all: {}):", tongxin_demo::DEMO_PASSWORD);
+    for a in &accounts {
+        eprintln!(
+            "  {:<28} {} · {} · scope {}",
+            a.user.username,
+            a.user.display_name,
+            a.user.role.zh(),
+            a.user.scope
+        );
+    }
+    if no_serve {
+        return Ok(());
+    }
+    eprintln!();
+    eprintln!("Sign in at http://{listen}/login");
+    serve(store, listen, false).await
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Fills [`Known`] with exactly what a table refers to.
+async fn known(store: &dyn Store, refs: &References) -> Result<Known, StoreError> {
+    let codes: Vec<UnitCode> = refs.unit_codes.iter().cloned().collect();
+    let units = store.existing_units(&codes).await?;
+    let mut bodies: Vec<Body> = Vec::new();
+    for id in &refs.body_ids {
+        if let Some(b) = store.body(*id).await? {
+            bodies.push(b);
+        }
+    }
+    for at in &refs.bodies_at {
+        bodies.extend(store.bodies(Some(at)).await?.into_iter().filter(|b| &b.unit == at));
+    }
+    Ok(Known { units, bodies })
+}
+
+async fn import(store: &dyn Store, what: Entity, file: Option<&Path>, province: Option<&str>) -> Result<()> {
+    let started = Instant::now();
+    let (batch, source) = match (what, file) {
+        (Entity::Units, None) => {
+            if let Some(p) = province
+                && tongxin_divisions::province_name(p).is_none()
+            {
+                bail!("unknown province code '{p}': use two digits, e.g. 35 for 福建省");
+            }
+            let units =
+                tongxin_divisions::load(province).context("cannot read the vendored division list")?;
+            (
+                ImportBatch { units, actor: "import:china-division".into(), ..Default::default() },
+                "china-division 2.7.0".to_owned(),
+            )
+        }
+        (_, None) => bail!("give the file to import, e.g. `tongxin import demands demands.csv`"),
+        (what, Some(path)) => {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let bytes = read_file(path)?;
+            let table = tongxin_transfer::read_table(&name, &bytes).map_err(|e| anyhow!("{e}"))?;
+            let entity = match what {
+                Entity::Units => tongxin_transfer::Entity::Units,
+                Entity::Bodies => tongxin_transfer::Entity::Bodies,
+                Entity::Demands => tongxin_transfer::Entity::Demands,
+            };
+            let known = known(store, &tongxin_transfer::references(&table, entity)).await?;
+            let actor = format!("import:{name}");
+            let batch =
+                match what {
+                    Entity::Units => tongxin_transfer::import_units(&table, &known)
+                        .map(|units| ImportBatch { units, actor, ..Default::default() }),
+                    Entity::Bodies => tongxin_transfer::import_bodies(&table, &known)
+                        .map(|bodies| ImportBatch { bodies, actor, ..Default::default() }),
+                    Entity::Demands => tongxin_transfer::import_demands(&table, &known)
+                        .map(|demands| ImportBatch { demands, actor, ..Default::default() }),
+                };
+            match batch {
+                Ok(b) => (b, name),
+                Err(errors) => bail!("{name}: nothing was imported.\n{errors}"),
+            }
+        }
+    };
+    let counts = write_batch(store, batch, "import").await.map_err(|e| match e {
+        StoreError::Invalid(inv) => anyhow!(
+            "{source}: nothing was imported.\n{}",
+            inv.0
+                .iter()
+                .map(|f| format!("  {}: {} ({})", f.field, f.en, f.zh))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => anyhow!("{source}: nothing was imported: {other}"),
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "Imported from {source}: {} units, {} bodies, {} demands in {secs:.1} s.",
+        counts.units, counts.bodies, counts.demands
+    );
+    Ok(())
+}
+
+async fn export(store: &dyn Store, what: Entity, file: &Path, unit: Option<&str>) -> Result<()> {
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let format = Format::from_path(&name).map_err(|e| anyhow!("{e}"))?;
+    let unit = unit.map(UnitCode::parse).transpose().map_err(|e| anyhow!("--unit: {e}"))?;
+    let bytes = match what {
+        Entity::Units => tongxin_transfer::export_units(&store.units_under(unit.as_ref()).await?, format),
+        Entity::Bodies => tongxin_transfer::export_bodies(&store.bodies(unit.as_ref()).await?, format),
+        Entity::Demands => {
+            let mut filter = DemandFilter { unit, limit: 1000, ..Default::default() };
+            let mut all = Vec::new();
+            loop {
+                let page = store.demands(&filter).await?;
+                all.extend(page.items);
+                match page.next {
+                    Some(c) => filter.after = Some(c),
+                    None => break,
+                }
+            }
+            tongxin_transfer::export_demands(&all, format)
+        }
+    }
+    .map_err(|e| anyhow!("cannot write {name}: {e}"))?;
+    std::fs::write(file, &bytes).with_context(|| format!("cannot write {}", file.display()))?;
+    eprintln!("Wrote {} ({} bytes).", file.display(), bytes.len());
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn add_user(
+    store: &dyn Store,
+    username: String,
+    name: String,
+    role: &str,
+    scope: &str,
+    body: Option<&str>,
+    password_stdin: bool,
+) -> Result<()> {
+    let role = Role::parse(role)
+        .ok_or_else(|| anyhow!("--role must be one of cadre, body_staff, office, admin (got '{role}')"))?;
+    let scope = UnitCode::parse(scope).map_err(|e| anyhow!("--scope: {e}"))?;
+    if store.unit(&scope).await?.is_none() {
+        bail!(
+            "--scope: unit {scope} does not exist (import units first: `tongxin import units --province {}`)",
+            scope.province()
+        );
+    }
+    let body = body
+        .map(|b| uuid::Uuid::parse_str(b).map_err(|_| anyhow!("--body: '{b}' is not a UUID")))
+        .transpose()?;
+    if let Some(b) = body
+        && store.body(b).await?.is_none()
+    {
+        bail!("--body: no body with id {b}");
+    }
+    let (password, generated) = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    } else {
+        (tongxin_server::auth::new_token()[..16].to_owned(), true)
+    };
+    let id = store.user_by_name(&username).await?.map(|u| u.id).unwrap_or_else(new_id);
+    let user = User {
+        id,
+        username,
+        display_name: name,
+        role,
+        scope,
+        body,
+        password_hash: tongxin_domain::account::hash_password(&password)?,
+    };
+    store.put_user(&user).await?;
+    eprintln!("Account {} ({}) saved.", user.username, user.role.en());
+    if generated {
+        println!("{password}");
+        eprintln!("(the password above is shown once; it is not stored in clear)");
+    }
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! `tongxin`: the command line. A thin layer over the libraries: it parses arguments,
+//! opens the store named by `--db`, and calls the domain, transfer and server crates.
+
+mod bench;
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// 同心 tongxin — an honest record between upper levels and the grassroots.
+///
+/// The database is SQLite by default (a file, nothing to install) or PostgreSQL
+/// (`--db postgres://user:pass@host/db`).
+#[derive(Debug, Parser)]
+#[command(name = "tongxin", version, propagate_version = true)]
+pub struct Cli {
+    /// Database: a SQLite file path or `sqlite://PATH`, or a `postgres://` URL.
+    #[arg(long, global = true, env = "TONGXIN_DB", default_value = "sqlite://tongxin.sqlite")]
+    db: String,
+
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Auto)]
+    log: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Text on a terminal, JSON otherwise.
+    Auto,
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web interface and the JSON API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Mark cookies Secure (when served behind HTTPS).
+        #[arg(long)]
+        secure_cookies: bool,
+    },
+    /// Load a real province with a year of realistic demands and demo accounts, then serve.
+    Demo {
+        /// Two-digit province code (35 = 福建省, 44 = 广东省, 51 = 四川省, …).
+        #[arg(long, default_value = "35")]
+        province: String,
+        /// The year of demands to generate.
+        #[arg(long, default_value_t = 2026)]
+        year: i32,
+        /// Random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// SQLite file (or database URL) for the demo.
+        #[arg(long, default_value = "sqlite://tongxin-demo.sqlite")]
+        demo_db: String,
+        /// Delete an existing demo SQLite file first.
+        #[arg(long)]
+        fresh: bool,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Load the data and exit without serving.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Import units, bodies or demands (CSV in UTF-8 or GB18030, XLSX, JSON). All or nothing.
+    Import {
+        #[arg(value_enum)]
+        what: Entity,
+        /// The file to import. For `units` without a file: the vendored national list.
+        file: Option<PathBuf>,
+        /// With the vendored list: only this province (two digits).
+        #[arg(long)]
+        province: Option<String>,
+    },
+    /// Export units, bodies or demands; the format follows the file extension.
+    Export {
+        #[arg(value_enum)]
+        what: Entity,
+        /// Output file: .csv, .xlsx or .json.
+        file: PathBuf,
+        /// Only this unit and what lies below it.
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Manage local accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Measure throughput; prints the figures.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Entity {
+    Units,
+    Bodies,
+    Demands,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create or replace an account. Prints a generated password unless --password-stdin.
+    Add {
+        username: String,
+        /// The person's name as shown.
+        #[arg(long)]
+        name: String,
+        /// cadre, body_staff, office or admin.
+        #[arg(long)]
+        role: String,
+        /// The unit code whose subtree the account may see and act on.
+        #[arg(long)]
+        scope: String,
+        /// The body (UUID) of a body_staff account.
+        #[arg(long)]
+        body: Option<String>,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Import the national unit list and generated demands into SQLite (and PostgreSQL).
+    Import {
+        /// Generated demands to import.
+        #[arg(long, default_value_t = 1_000_000)]
+        demands: usize,
+        /// A PostgreSQL URL to measure too (default: from PGHOST etc. when set).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Skip PostgreSQL even when PGHOST is set.
+        #[arg(long)]
+        sqlite_only: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TONGXIN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let json = match format {
+        LogFormat::Json => true,
+        LogFormat::Text => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
