@@ -243,6 +243,17 @@ pub struct Demand {
 /// the cascade levels say who attends.
 pub const MAX_TARGETS: usize = 2_000;
 
+/// The years a demand may fall in: wide enough for any real ledger, narrow enough that
+/// every backend stores and compares the times the same way.
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 2999;
+
+/// Control characters (NUL, escapes, …) have no place in a title or a field name, and
+/// PostgreSQL refuses NUL in text.
+pub fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
 impl Demand {
     /// The province of the targets: the distribution key of the demand's rows.
     pub fn province(&self) -> &str {
@@ -259,6 +270,20 @@ impl Demand {
         }
         if self.topic.chars().count() > 100 {
             e.push(FieldError::new("topic", "事项不能超过 100 个字", "topic must be at most 100 characters"));
+        }
+        for (field, text) in [("title", &self.title), ("topic", &self.topic)] {
+            if has_control(text) {
+                e.push(FieldError::new(field, "不能含控制字符", "must not contain control characters"));
+            }
+        }
+        for (field, t) in [("starts_at", self.starts_at), ("ends_at", self.ends_at)] {
+            if !(MIN_YEAR..=MAX_YEAR).contains(&chrono::Datelike::year(&t)) {
+                e.push(FieldError::new(
+                    field,
+                    format!("年份须在 {MIN_YEAR}–{MAX_YEAR} 之间"),
+                    format!("the year must be {MIN_YEAR} to {MAX_YEAR}"),
+                ));
+            }
         }
         if self.ends_at < self.starts_at {
             e.push(FieldError::new(
@@ -281,7 +306,8 @@ impl Demand {
                 format!("at most {MAX_TARGETS} target units"),
             ));
         }
-        if let Some(first) = self.targets.first() {
+        if let Some(first) = self.targets.first().filter(|_| self.targets.len() <= MAX_TARGETS) {
+            let mut seen = std::collections::HashSet::with_capacity(self.targets.len());
             for (i, t) in self.targets.iter().enumerate() {
                 if t.province() != first.province() {
                     e.push(FieldError::new(
@@ -290,7 +316,7 @@ impl Demand {
                         "all target units must be in one province",
                     ));
                 }
-                if self.targets[..i].contains(t) {
+                if !seen.insert(t) {
                     e.push(FieldError::new(
                         format!("targets[{i}]"),
                         format!("对象单位 {t} 重复"),
@@ -310,12 +336,17 @@ impl Demand {
                 ));
             }
         }
-        if c.fields.len() > 1000 || c.fields.iter().any(|f| f.trim().is_empty() || f.chars().count() > 100) {
-            e.push(FieldError::new(
-                "cost.fields",
-                "字段名须为 1–100 个字，最多 1000 个",
-                "field names must be 1 to 100 characters, at most 1,000 of them",
-            ));
+        if c.fields.len() > 1000 {
+            e.push(FieldError::new("cost.fields", "最多 1000 个字段", "at most 1,000 fields"));
+        }
+        for (i, f) in c.fields.iter().enumerate().take(1000) {
+            if f.trim().is_empty() || f.chars().count() > 100 || has_control(f) {
+                e.push(FieldError::new(
+                    format!("cost.fields[{i}]"),
+                    "字段名须为 1–100 个字，且不含控制字符",
+                    "a field name must be 1 to 100 characters without control characters",
+                ));
+            }
         }
         match self.kind {
             DemandKind::Meeting if c.attend_levels.is_empty() => e.push(FieldError::new(

@@ -37,7 +37,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/demands/{id}", get(get_demand).put(update_demand))
         .route("/api/demands/{id}/cancel", post(cancel_demand))
         .route("/api/demands/{id}/history", get(demand_history))
-        .fallback(api_not_found)
 }
 
 #[derive(OpenApi)]
@@ -47,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         description = "The burden ledger of tongxin (同心): units, bodies and the demands placed on grassroots units."
     ),
     paths(
+        openapi_json,
         sign_in,
         sign_out,
         list_units,
@@ -76,35 +76,101 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct ApiDoc;
 
+#[utoipa::path(get, path = "/api/openapi.json", responses((status = 200, description = "this document (OpenAPI 3.1)", content_type = "application/json")))]
 async fn openapi_json() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], ApiDoc::openapi().to_pretty_json().unwrap_or_default())
         .into_response()
 }
 
-async fn api_not_found() -> AppError {
+pub fn not_found() -> AppError {
     AppError::not_found("没有这个接口", "no such endpoint")
 }
 
-/// `axum::Json` whose rejections are our JSON errors naming what was wrong.
+/// A JSON request body whose rejections are our JSON errors naming what was wrong:
+/// 415 without a JSON content type, 400 for malformed JSON (with line and column),
+/// 422 for well-formed JSON of the wrong shape (with the path of the field, e.g.
+/// `targets[1]` or `cost.cadre_hours`).
 pub struct ApiJson<T>(pub T);
+
+fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(rejection) => {
-                let text = rejection.body_text();
-                Err(AppError::new(
-                    rejection.status(),
-                    "bad_request",
-                    format!("请求内容无法解析：{text}"),
-                    format!("cannot read the request body: {text}"),
-                ))
-            }
+        if !is_json_content_type(req.headers()) {
+            return Err(AppError::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE, false, ""));
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| AppError::for_status(r.status(), false, &r.body_text()))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            json_error(&path, e.into_inner())
+        })?;
+        de.end().map_err(|e| json_error(".", e))?;
+        Ok(ApiJson(value))
     }
+}
+
+fn json_error(path: &str, inner: serde_json::Error) -> AppError {
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            // A missing field is reported at the enclosing object; name the field itself.
+            let text = inner.to_string();
+            let named = text.split('`').nth(1).filter(|_| text.contains(" field `"));
+            let field = match (path, named) {
+                (".", Some(f)) => f.to_owned(),
+                (".", None) => "body".to_owned(),
+                (p, Some(f)) if text.starts_with("missing field") => format!("{p}.{f}"),
+                (p, _) => p.to_owned(),
+            };
+            AppError::field(&field, format!("字段 {field} 有误：{text}"), format!("{field}: {text}"))
+        }
+        _ => AppError::bad_request(
+            format!("请求内容不是有效的 JSON（第 {} 行第 {} 列）：{inner}", inner.line(), inner.column()),
+            format!("the request body is not valid JSON: {inner}"),
+        ),
+    }
+}
+
+/// Refuses control characters (NUL among them: PostgreSQL cannot store it) in free text.
+pub fn check_text(field: &str, s: &str) -> Result<(), FieldError> {
+    if tongxin_domain::demand::has_control(s) {
+        Err(FieldError::new(field, "不能含控制字符", "must not contain control characters"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The years a ledger entry or a filter may name; outside them a date is a typo (and some
+/// would not fit a database timestamp).
+pub const YEARS: std::ops::RangeInclusive<i32> =
+    tongxin_domain::demand::MIN_YEAR..=tongxin_domain::demand::MAX_YEAR;
+
+pub fn check_year(field: &str, t: &NaiveDateTime) -> Result<(), FieldError> {
+    use chrono::Datelike;
+    if YEARS.contains(&t.year()) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("年份须在 {} 到 {} 之间", YEARS.start(), YEARS.end()),
+            format!("the year must be from {} to {}", YEARS.start(), YEARS.end()),
+        ))
+    }
+}
+
+/// Checks a demand before it reaches the store; the domain names every problem.
+pub fn validate_demand(d: &Demand) -> Result<(), Invalid> {
+    d.validate()
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -132,13 +198,14 @@ pub fn parse_uuid(field: &str, s: &str) -> ApiResult<Uuid> {
 /// Accepts `2026-03-01T09:00`, `2026-03-01 09:00[:00]` and a bare date (midnight).
 pub fn parse_time(field: &str, s: &str) -> ApiResult<NaiveDateTime> {
     let s = s.trim();
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Ok(t);
-        }
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists"));
+    let parsed = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+        });
+    if let Some(t) = parsed {
+        return check_year(field, &t).map(|()| t).map_err(|e| AppError::invalid(vec![e]));
     }
     Err(AppError::field(
         field,
@@ -162,6 +229,7 @@ fn decode_cursor(s: &str) -> ApiResult<(NaiveDateTime, Uuid)> {
     let bad = || AppError::field("after", "分页游标无效", "invalid page cursor");
     let (t, id) = s.split_once('~').ok_or_else(bad)?;
     let t = NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| bad())?;
+    check_year("after", &t).map_err(|_| bad())?;
     Ok((t, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
@@ -188,7 +256,13 @@ pub async fn authenticate(
     username: &str,
     password: &str,
 ) -> ApiResult<tongxin_domain::User> {
-    let user = state.store.user_by_name(username.trim()).await?;
+    let username = username.trim();
+    // A name with control characters names nobody (and PostgreSQL cannot compare NUL).
+    let user = if check_text("username", username).is_ok() && username.len() <= 256 {
+        state.store.user_by_name(username).await?
+    } else {
+        None
+    };
     let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(DUMMY_HASH);
     let ok = tongxin_domain::account::verify_password(password, hash);
     match user {
@@ -230,15 +304,24 @@ async fn sign_out(State(state): State<AppState>, headers: axum::http::HeaderMap)
 // ----- units and bodies -----
 
 #[utoipa::path(get, path = "/api/units", params(("parent" = Option<String>, Query, description = "parent unit code; provinces when absent")), responses((status = 200, body = Vec<Unit>), (status = 422, body = ErrorBody)))]
-async fn list_units(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Unit>>> {
+async fn list_units(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Query(q): Params,
+) -> ApiResult<Json<Vec<Unit>>> {
     let parent = param(&q, "parent").map(|p| parse_code("parent", p)).transpose()?;
     Ok(Json(state.store.children(parent.as_ref()).await?))
 }
 
 #[utoipa::path(get, path = "/api/units/search", params(("q" = String, Query, description = "part of a name, or the start of a code"), ("limit" = Option<u32>, Query)), responses((status = 200, body = Vec<Unit>)))]
-async fn search_units(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Unit>>> {
+async fn search_units(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Query(q): Params,
+) -> ApiResult<Json<Vec<Unit>>> {
     let query =
         param(&q, "q").ok_or_else(|| AppError::field("q", "请输入要查找的名称或代码", "q is required"))?;
+    check_text("q", query).map_err(|e| AppError::invalid(vec![e]))?;
     if query.chars().count() > 50 {
         return Err(AppError::field("q", "查询词不能超过 50 个字", "q must be at most 50 characters"));
     }
@@ -269,13 +352,21 @@ pub async fn unit_detail(state: &AppState, code: &UnitCode) -> ApiResult<UnitDet
 }
 
 #[utoipa::path(get, path = "/api/units/{code}", params(("code" = String, Path)), responses((status = 200, body = UnitDetail), (status = 404, body = ErrorBody)))]
-async fn get_unit(State(state): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<UnitDetail>> {
+async fn get_unit(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(code): Path<String>,
+) -> ApiResult<Json<UnitDetail>> {
     let code = parse_code("code", &code)?;
     Ok(Json(unit_detail(&state, &code).await?))
 }
 
 #[utoipa::path(get, path = "/api/bodies", params(("unit" = Option<String>, Query, description = "bodies at this unit and below")), responses((status = 200, body = Vec<Body>)))]
-async fn list_bodies(State(state): State<AppState>, Query(q): Params) -> ApiResult<Json<Vec<Body>>> {
+async fn list_bodies(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Query(q): Params,
+) -> ApiResult<Json<Vec<Body>>> {
     let unit = param(&q, "unit").map(|u| parse_code("unit", u)).transpose()?;
     if unit.is_none() {
         return Err(AppError::field("unit", "请指定单位", "unit is required"));
@@ -291,7 +382,11 @@ pub struct BodyDetail {
 }
 
 #[utoipa::path(get, path = "/api/bodies/{id}", params(("id" = String, Path)), responses((status = 200, body = BodyDetail), (status = 404, body = ErrorBody)))]
-async fn get_body(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<BodyDetail>> {
+async fn get_body(
+    State(state): State<AppState>,
+    _: ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<BodyDetail>> {
     let id = parse_uuid("id", &id)?;
     let body =
         state.store.body(id).await?.ok_or_else(|| AppError::not_found("部门不存在", "no such body"))?;
@@ -349,10 +444,12 @@ pub struct DemandList {
 
 impl DemandInput {
     pub fn into_demand(self, id: Uuid, user: &tongxin_domain::User) -> Demand {
-        let origin = match user.role {
+        // Cadres record what arrived; everyone else registers, unless they say otherwise
+        // (and `authz::check_register` decides whether they may).
+        let origin = self.origin.unwrap_or(match user.role {
             Role::Cadre => DemandOrigin::Reported,
-            _ => self.origin.unwrap_or(DemandOrigin::Registered),
-        };
+            _ => DemandOrigin::Registered,
+        });
         Demand {
             id,
             kind: self.kind,
@@ -378,7 +475,7 @@ pub async fn register(
     input: DemandInput,
 ) -> ApiResult<Demand> {
     let demand = input.into_demand(new_id(), user);
-    demand.validate()?;
+    validate_demand(&demand)?;
     let source = state
         .store
         .body(demand.source_body)
@@ -505,7 +602,7 @@ async fn update_demand(
     authz::check_change(&user, &old)?;
     let mut demand = input.demand.into_demand(id, &user);
     demand.origin = old.origin;
-    demand.validate()?;
+    validate_demand(&demand)?;
     let source = state
         .store
         .body(demand.source_body)
@@ -557,5 +654,7 @@ async fn demand_history(
 ) -> ApiResult<Json<Vec<DemandRevision>>> {
     let id = parse_uuid("id", &id)?;
     visible_demand(&state, &user, id).await?;
-    Ok(Json(state.store.demand_history(id).await?))
+    let mut history = state.store.demand_history(id).await?;
+    authz::redact_history(&user, &mut history);
+    Ok(Json(history))
 }

@@ -61,7 +61,7 @@ pub fn clear_cookie() -> String {
     format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
 }
 
-/// Resolves the token of a cookie or feed URL to its user.
+/// Resolves the token of a session cookie to its user (feed tokens are not sessions).
 pub async fn user_for_token(state: &AppState, token: &str) -> Result<Option<User>, AppError> {
     let Some(session) = state.store.session(&hash_token(token), Utc::now()).await? else {
         return Ok(None);

@@ -3,6 +3,10 @@
 //! Calendar apps cannot sign in, so the feed URL carries its own token: a long-lived
 //! session of the account that asked for it, stored hashed like any session. The feed
 //! shows exactly what that account may see.
+//!
+//! A feed URL ends up in calendar apps and their cloud services, so its token opens the
+//! feed and nothing else: it is stored under a hash of a different input than a sign-in
+//! token's, so it is no session cookie (and a session cookie is no feed token).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,7 +22,7 @@ use tongxin_store::Session;
 
 use crate::AppState;
 use crate::api::parse_code;
-use crate::auth::{MaybeUser, hash_token, new_token, user_for_token};
+use crate::auth::{MaybeUser, hash_token, new_token};
 use crate::authz;
 use crate::error::{ApiResult, AppError};
 
@@ -32,12 +36,24 @@ pub async fn new_feed_url(state: &AppState, user: &User, unit: &UnitCode) -> Res
     state
         .store
         .put_session(&Session {
-            token_hash: hash_token(&token),
+            token_hash: feed_token_hash(&token),
             user_id: user.id,
             expires_at: Utc::now() + Duration::days(365),
         })
         .await?;
     Ok(format!("/units/{unit}/calendar.ics?token={token}"))
+}
+
+/// The stored hash of a feed token, apart from sign-in tokens' hashes.
+fn feed_token_hash(token: &str) -> String {
+    hash_token(&format!("calendar-feed:{token}"))
+}
+
+async fn feed_user(state: &AppState, token: &str) -> Result<Option<User>, AppError> {
+    let Some(session) = state.store.session(&feed_token_hash(token), Utc::now()).await? else {
+        return Ok(None);
+    };
+    Ok(state.store.user(session.user_id).await?)
 }
 
 async fn feed(
@@ -48,7 +64,7 @@ async fn feed(
 ) -> ApiResult<Response> {
     let user = match (signed_in, q.get("token")) {
         (Some(u), _) => u,
-        (None, Some(token)) => user_for_token(&state, token).await?.ok_or_else(AppError::unauthenticated)?,
+        (None, Some(token)) => feed_user(&state, token).await?.ok_or_else(AppError::unauthenticated)?,
         (None, None) => return Err(AppError::unauthenticated()),
     };
     let code = parse_code("code", &code)?;

@@ -10,8 +10,9 @@ use tongxin_store::StoreError;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// Stable code: `invalid`, `bad_request`, `unauthenticated`, `forbidden`, `not_found`,
-    /// `conflict`, `internal`.
+    /// Stable code: `invalid`, `bad_request`, `unauthenticated`, `forbidden`,
+    /// `cross_site`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
+    /// `unsupported_media_type`, `timeout`, `internal`.
     pub code: &'static str,
     pub message_zh: String,
     pub message_en: String,
@@ -66,6 +67,41 @@ impl AppError {
 
     pub fn field(field: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         AppError::invalid(vec![FieldError::new(field, zh, en)])
+    }
+
+    /// The JSON error for a status produced outside a handler (by axum or a tower layer);
+    /// `detail` is that layer's own text, kept for the English message.
+    pub fn for_status(status: StatusCode, cross_site: bool, detail: &str) -> Self {
+        let detail: String = detail.chars().take(300).collect();
+        let with = |en: &str| if detail.is_empty() { en.to_owned() } else { format!("{en}: {detail}") };
+        let (code, zh, en) = match status {
+            StatusCode::FORBIDDEN if cross_site => {
+                ("cross_site", "拒绝跨站请求".to_owned(), "cross-site request refused".to_owned())
+            }
+            StatusCode::BAD_REQUEST => ("bad_request", format!("请求无效：{detail}"), with("bad request")),
+            StatusCode::UNAUTHORIZED => return AppError::unauthenticated(),
+            StatusCode::FORBIDDEN => return AppError::forbidden(),
+            StatusCode::NOT_FOUND => ("not_found", "没有这个接口".to_owned(), with("not found")),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "此接口不支持该请求方法".to_owned(),
+                "this endpoint does not support that method".to_owned(),
+            ),
+            StatusCode::REQUEST_TIMEOUT => {
+                ("timeout", "请求超时".to_owned(), "the request took too long".to_owned())
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                ("payload_too_large", "请求内容过大".to_owned(), "the request body is too large".to_owned())
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "请求内容须为 JSON（Content-Type: application/json）".to_owned(),
+                "the request body must be JSON (Content-Type: application/json)".to_owned(),
+            ),
+            s if s.is_server_error() => return AppError::internal(),
+            _ => ("bad_request", format!("请求无效：{detail}"), with("bad request")),
+        };
+        AppError::new(status, code, zh, en)
     }
 
     pub fn internal() -> Self {

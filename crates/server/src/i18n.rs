@@ -1,5 +1,5 @@
-//! The interface language of a request: `?lang=` first (and remembered in a cookie), then
-//! the `lang` cookie, then `Accept-Language`; Simplified Chinese by default.
+//! The interface language of a request: `?lang=` first, then the `lang` cookie (set by the
+//! `/lang/{zh|en}` switch), then `Accept-Language`; Simplified Chinese by default.
 //!
 //! Strings are written at the point of use as `l.t("中文", "English")`, so a page can never
 //! have a key in one language and miss it in the other.

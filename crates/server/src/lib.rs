@@ -17,9 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use tongxin_store::Store;
-use tower_http::csrf::CsrfLayer;
+use tower_http::csrf::{CsrfLayer, ProtectionError};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -38,20 +41,21 @@ pub struct Config {
 }
 
 /// The whole application: API, pages and static assets, with CSRF protection on every
-/// state-changing request, a body size limit and a request timeout.
+/// state-changing request, a body size limit and a request timeout. Every error under
+/// `/api/` is a JSON [`error::ErrorBody`], whichever layer produced it.
 pub fn app(store: Arc<dyn Store>, config: Config) -> Router {
     let state = AppState { store, config: Arc::new(config) };
+    // One fallback for the whole router (axum refuses to merge routers that each have
+    // one): JSON under `/api/`, a page elsewhere.
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
         .merge(calendar::routes())
+        .fallback(not_found)
         .with_state(state)
         .layer(CsrfLayer::new())
         .layer(RequestBodyLimitLayer::new(2 * 1024 * 1024))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -60,6 +64,48 @@ pub fn app(store: Arc<dyn Store>, config: Config) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        .layer(middleware::from_fn(api_errors_as_json))
+}
+
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+async fn not_found(l: i18n::Lang, uri: Uri) -> Response {
+    if is_api_path(uri.path()) {
+        api::not_found().into_response()
+    } else {
+        pages::not_found(l).into_response()
+    }
+}
+
+/// Rewrites the plain-text errors of axum and tower-http (405, 413, CSRF 403, 408, a bad
+/// path segment…) under `/api/` into the JSON error body, keeping their text as detail.
+async fn api_errors_as_json(req: Request, next: Next) -> Response {
+    let api = is_api_path(req.uri().path());
+    let res = next.run(req).await;
+    let status = res.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return res;
+    }
+    let cross_site = res.extensions().get::<ProtectionError>().is_some();
+    let allow = res.headers().get(header::ALLOW).cloned();
+    let detail = axum::body::to_bytes(res.into_body(), 2048)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let mut out = error::AppError::for_status(status, cross_site, &detail).into_response();
+    if let Some(allow) = allow {
+        out.headers_mut().insert(header::ALLOW, allow);
+    }
+    out
 }
 
 /// Serves `app` on `listener` until Ctrl-C or SIGTERM.

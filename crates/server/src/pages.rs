@@ -36,7 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/demands/new", get(new_demand_form).post(new_demand))
         .route("/demands/{id}", get(demand_page))
         .route("/demands/{id}/cancel", post(cancel_demand))
-        .fallback(not_found_page)
 }
 
 /// What every page's frame needs.
@@ -135,7 +134,7 @@ async fn css() -> Response {
         .into_response()
 }
 
-async fn not_found_page(l: Lang) -> PageError {
+pub fn not_found(l: Lang) -> PageError {
     PageError { l, error: AppError::not_found("页面不存在", "page not found") }
 }
 
@@ -364,13 +363,22 @@ fn parse_month(s: Option<&String>) -> Result<NaiveDate, AppError> {
             let t = chrono::Local::now().date_naive();
             Ok(NaiveDate::from_ymd_opt(t.year(), t.month(), 1).expect("first of month"))
         }
-        Some(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").map_err(|_| {
-            AppError::field(
-                "month",
-                format!("月份“{m}”格式应为 YYYY-MM"),
-                format!("month '{m}' must be YYYY-MM"),
-            )
-        }),
+        Some(m) => NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d")
+            .ok()
+            // A month far outside the ledger's years is a typo (and the grid around it
+            // would leave chrono's range).
+            .filter(|d| api::YEARS.contains(&d.year()))
+            .ok_or_else(|| {
+                AppError::field(
+                    "month",
+                    format!("月份“{m}”格式应为 YYYY-MM（{}–{} 年）", api::YEARS.start(), api::YEARS.end()),
+                    format!(
+                        "month '{m}' must be YYYY-MM (years {}–{})",
+                        api::YEARS.start(),
+                        api::YEARS.end()
+                    ),
+                )
+            }),
     }
 }
 
@@ -484,7 +492,8 @@ async fn demand_page(
             targets.push(u);
         }
     }
-    let history = state.store.demand_history(id).await.or_page(l)?;
+    let mut history = state.store.demand_history(id).await.or_page(l)?;
+    authz::redact_history(&user, &mut history);
     let may_change = authz::check_change(&user, &demand).is_ok() && demand.status != DemandStatus::Cancelled;
     Ok(render(&DemandPage {
         c: chrome(l, Some(user), format!("/demands/{id}")),

@@ -309,9 +309,16 @@ impl Store for SqliteStore {
         let rows = if query.bytes().all(|b| b.is_ascii_digit()) {
             let mut high = query.as_bytes().to_vec();
             *high.last_mut().expect("non-empty") += 1;
-            sqlx::query(AssertSqlSafe(format!(
-                "SELECT {UNIT_COLUMNS} FROM units WHERE code >= ? AND code < ? ORDER BY level, code LIMIT ?"
-            )))
+            // Codes start with the province: a one-digit query spans several provinces,
+            // anything longer stays in one and uses the (province, code) primary key.
+            let province = query.get(..2).unwrap_or("");
+            let sql = if province.is_empty() {
+                format!("SELECT {UNIT_COLUMNS} FROM units WHERE ? = '' AND code >= ? AND code < ? ORDER BY level, code LIMIT ?")
+            } else {
+                format!("SELECT {UNIT_COLUMNS} FROM units WHERE province = ? AND code >= ? AND code < ? ORDER BY level, code LIMIT ?")
+            };
+            sqlx::query(AssertSqlSafe(sql))
+            .bind(province.to_owned())
             .bind(query.to_owned())
             .bind(String::from_utf8(high).expect("ascii"))
             .bind(limit as i64)
@@ -333,19 +340,26 @@ impl Store for SqliteStore {
     }
 
     async fn existing_units(&self, codes: &[UnitCode]) -> Result<HashSet<UnitCode>> {
+        // Grouped by province so each lookup uses the (province, code) primary key.
+        let mut by_province: std::collections::BTreeMap<&str, Vec<&UnitCode>> = Default::default();
+        for c in codes {
+            by_province.entry(c.province()).or_default().push(c);
+        }
         let mut found = HashSet::new();
-        for chunk in codes.chunks(500) {
-            let mut sql = String::from("SELECT code FROM units WHERE code IN (");
-            for i in 0..chunk.len() {
-                sql.push_str(if i == 0 { "?" } else { ",?" });
-            }
-            sql.push(')');
-            let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql));
-            for c in chunk {
-                q = q.bind(c.as_str().to_owned());
-            }
-            for code in q.fetch_all(&self.read).await.map_err(db)? {
-                found.insert(UnitCode::parse(&code).map_err(tongxin_store::codec::corrupt)?);
+        for (province, codes) in by_province {
+            for chunk in codes.chunks(500) {
+                let mut sql = String::from("SELECT code FROM units WHERE province = ? AND code IN (");
+                for i in 0..chunk.len() {
+                    sql.push_str(if i == 0 { "?" } else { ",?" });
+                }
+                sql.push(')');
+                let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql)).bind(province.to_owned());
+                for c in chunk {
+                    q = q.bind(c.as_str().to_owned());
+                }
+                for code in q.fetch_all(&self.read).await.map_err(db)? {
+                    found.insert(UnitCode::parse(&code).map_err(tongxin_store::codec::corrupt)?);
+                }
             }
         }
         Ok(found)

@@ -25,15 +25,14 @@ impl Scratch {
 
     /// Runs `tongxin --db <scratch db> ARGS`.
     fn run(&self, args: &[&str]) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_tongxin"))
+        Command::new(env!("CARGO_BIN_EXE_tongxin"))
             .arg("--db")
             .arg(self.db())
             .arg("--log")
             .arg("text")
             .args(args)
             .output()
-            .expect("run tongxin");
-        out
+            .expect("run tongxin")
     }
 }
 
@@ -72,7 +71,8 @@ fn imports_the_real_province_and_a_gb18030_bodies_file() {
     let out = ok(s.run(&["import", "bodies", s.path("bodies.csv").to_str().unwrap()]));
     assert!(stderr(&out).contains("3 bodies"), "{}", stderr(&out));
     ok(s.run(&["export", "bodies", s.path("out.json").to_str().unwrap()]));
-    let json: serde_json::Value = serde_json::from_slice(&std::fs::read(s.path("out.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("out.json")).unwrap()).unwrap();
     let names: Vec<&str> = json.as_array().unwrap().iter().map(|b| b["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"种植业管理处") && names.contains(&"福州市教育局"), "{names:?}");
 }
@@ -129,7 +129,11 @@ fn command_line_mistakes_say_what_to_do() {
     let out = s.run(&["import", "units", "--province", "99"]);
     assert!(stderr(&out).contains("unknown province code '99'"), "{}", stderr(&out));
     let out = s.run(&["user", "add", "zhang.san", "--name", "张三", "--role", "boss", "--scope", "35"]);
-    assert!(stderr(&out).contains("--role must be one of cadre, body_staff, office, admin"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--role must be one of cadre, body_staff, office, admin"),
+        "{}",
+        stderr(&out)
+    );
     let out = s.run(&["user", "add", "zhang.san", "--name", "张三", "--role", "cadre", "--scope", "35"]);
     assert!(stderr(&out).contains("import units first"), "{}", stderr(&out));
     let out = s.run(&["export", "units", s.path("x.txt").to_str().unwrap()]);

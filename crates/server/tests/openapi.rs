@@ -1,0 +1,150 @@
+//! The OpenAPI document at `/api/openapi.json` is valid JSON in OpenAPI 3.1 and documents
+//! exactly the `/api/` routes the router serves: every route in [`SERVED`] answers (not
+//! 404, not 405) and appears in the document with its path parameters and an error
+//! schema that exists; the sorted list of documented operations is a snapshot.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use common::{TestApp, Who};
+use expect_test::expect;
+use serde_json::Value;
+
+/// Every `/api/` route of the router, as (method, path template).
+const SERVED: &[(&str, &str)] = &[
+    ("get", "/api/openapi.json"),
+    ("post", "/api/session"),
+    ("delete", "/api/session"),
+    ("get", "/api/units"),
+    ("get", "/api/units/search"),
+    ("get", "/api/units/{code}"),
+    ("get", "/api/bodies"),
+    ("get", "/api/bodies/{id}"),
+    ("get", "/api/demands"),
+    ("post", "/api/demands"),
+    ("get", "/api/demands/{id}"),
+    ("put", "/api/demands/{id}"),
+    ("post", "/api/demands/{id}/cancel"),
+    ("get", "/api/demands/{id}/history"),
+];
+
+async fn document(app: &TestApp) -> Value {
+    let r = app.get(Who::Anonymous, "/api/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type().starts_with("application/json"));
+    r.json()
+}
+
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "put", "post", "delete", "patch", "head", "options"].contains(&method.as_str()) {
+                ops.insert((method.clone(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn the_document_is_openapi_3_1_and_covers_every_api_route() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    assert!(doc["info"]["title"].as_str().is_some_and(|t| !t.is_empty()));
+
+    let served: BTreeSet<(String, String)> =
+        SERVED.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    assert_eq!(operations(&doc), served, "documented = served");
+
+    // Each listed route really is served: it answers, but not with "no such route" or
+    // "wrong method", for a signed-in administrator.
+    for (method, path) in SERVED {
+        let uri = path.replace("{code}", "35").replace("{id}", &app.seed.village.id.to_string());
+        let method: Method = method.to_uppercase().parse().unwrap();
+        let mut req = app.request(Who::ProvinceAdmin, method.clone(), &uri).await;
+        let body = if method == Method::GET || method == Method::DELETE {
+            Body::empty()
+        } else {
+            req = req.header("content-type", "application/json");
+            Body::from("{}")
+        };
+        let r = app.send(req.body(body).unwrap()).await;
+        assert!(
+            r.status != StatusCode::NOT_FOUND && r.status != StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {uri}: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    // And a method the document does not list is refused.
+    let r = app.send(Request::delete("/api/demands").body(Body::empty()).unwrap()).await;
+    r.error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+
+    // Path parameters are declared, every operation answers something, every
+    // reference resolves.
+    for (method, path) in operations(&doc) {
+        let op = &doc["paths"][&path][&method];
+        assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
+        for name in path.split('{').skip(1).map(|s| s.split('}').next().unwrap()) {
+            let declared = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+            assert!(declared, "{method} {path} declares {{{name}}}");
+        }
+    }
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.iter().any(|r| r == "#/components/schemas/ErrorBody"));
+    for r in refs {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or_else(|| panic!("{r}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "{r} resolves");
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_documented_operations_match_the_snapshot() {
+    let app = TestApp::new().await;
+    let doc = document(&app).await;
+    let mut listing: Vec<(String, String)> = operations(&doc).into_iter().map(|(m, p)| (p, m)).collect();
+    listing.sort();
+    let listing: Vec<String> =
+        listing.into_iter().map(|(p, m)| format!("{p} {}", m.to_uppercase())).collect();
+    expect![[r#"
+        /api/bodies GET
+        /api/bodies/{id} GET
+        /api/demands GET
+        /api/demands POST
+        /api/demands/{id} GET
+        /api/demands/{id} PUT
+        /api/demands/{id}/cancel POST
+        /api/demands/{id}/history GET
+        /api/openapi.json GET
+        /api/session DELETE
+        /api/session POST
+        /api/units GET
+        /api/units/search GET
+        /api/units/{code} GET"#]]
+    .assert_eq(&listing.join("\n"));
+    let mut schemas: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
+    schemas.sort();
+    let schemas: Vec<&str> = schemas.into_iter().map(|s| s.as_str()).collect();
+    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldErrorBody Level Role SignIn SignedIn Unit UnitCode UnitDetail"].assert_eq(&schemas.join(" "));
+}

@@ -1,0 +1,5 @@
+//! Fuzz target `checkpoint`: the body is `tongxin_tlog::fuzzing::checkpoint`, which
+//! `cargo test` also runs over a seed corpus.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| tongxin_tlog::fuzzing::checkpoint(data));
