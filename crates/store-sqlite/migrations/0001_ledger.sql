@@ -55,7 +55,7 @@ CREATE TABLE demands (
     changed_by TEXT NOT NULL,
     last_action TEXT NOT NULL,
     PRIMARY KEY (province, id)
-);
+) WITHOUT ROWID;
 CREATE INDEX demands_id ON demands (id);
 CREATE INDEX demands_start ON demands (province, starts_at, id);
 CREATE INDEX demands_department ON demands (source_department, starts_at);

@@ -79,19 +79,24 @@ impl SqliteStore {
 
 const UNIT_COLUMNS: &str = "code, name, cadres, cadres_estimated";
 
-/// Rows per multi-row INSERT. SQLite allows 32,766 bound parameters per statement.
+/// Rows per multi-row INSERT. SQLite allows 32,766 bound parameters per statement; fewer,
+/// larger statements cut the per-statement cost of the driver.
 const CHUNK: usize = 200;
+const DEMAND_CHUNK: usize = 500;
+const TARGET_CHUNK: usize = 2_000;
 
-/// `INSERT … VALUES (…), (…)` with `rows` groups of `cols` placeholders, built once per
-/// shape and kept for the life of the process so sqlx's statement cache can reuse it.
+/// `INSERT … VALUES (…), (…)` with `rows` groups of `cols` placeholders (`rows` ≤ `max`),
+/// built once per shape and kept for the life of the process so sqlx's statement cache
+/// can reuse it.
 fn multi_insert(
     head: &'static str,
     cols: usize,
     rows: usize,
+    max: usize,
     cache: &'static OnceLock<Vec<String>>,
 ) -> &'static str {
     let all = cache.get_or_init(|| {
-        (0..=CHUNK)
+        (0..=max)
             .map(|n| {
                 let mut s = String::from(head);
                 s.push_str(" VALUES ");
@@ -126,6 +131,7 @@ async fn insert_units(
             "INSERT INTO units (province, code, parent, level, name, cadres, cadres_estimated)",
             7,
             chunk.len(),
+            CHUNK,
             &Q,
         );
         let sql = format!(
@@ -153,8 +159,13 @@ async fn insert_units(
 async fn insert_bodies(tx: &mut Transaction<'static, Sqlite>, bodies: &[Body]) -> Result<()> {
     static Q: OnceLock<Vec<String>> = OnceLock::new();
     for chunk in bodies.chunks(CHUNK) {
-        let sql =
-            multi_insert("INSERT INTO bodies (province, id, unit, name, kind, parent)", 6, chunk.len(), &Q);
+        let sql = multi_insert(
+            "INSERT INTO bodies (province, id, unit, name, kind, parent)",
+            6,
+            chunk.len(),
+            CHUNK,
+            &Q,
+        );
         let mut q = sqlx::query(sql);
         for b in chunk {
             q = q
@@ -177,29 +188,32 @@ async fn insert_demands(
     now: DateTime<Utc>,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<()> {
+    // `INSERT OR FAIL` rather than the default ABORT: SQLite then keeps no statement
+    // journal for the multi-row statement (a failure aborts the whole import anyway).
     static Q: OnceLock<Vec<String>> = OnceLock::new();
     static T: OnceLock<Vec<String>> = OnceLock::new();
     let now = now.to_rfc3339();
-    for chunk in demands.chunks(CHUNK / 2) {
+    for chunk in demands.chunks(DEMAND_CHUNK) {
         let sql = multi_insert(
-            "INSERT INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
+            "INSERT OR FAIL INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
              starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
              forms, fields, attend_levels, video, indicators, doc_chars, revision, changed_at, changed_by, last_action)",
             26,
             chunk.len(),
+            DEMAND_CHUNK,
             &Q,
         );
         let mut q = sqlx::query(sql);
         for d in chunk {
             let c = &d.cost;
             q = q
-                .bind(d.province().to_owned())
+                .bind(d.province())
                 .bind(d.id)
                 .bind(d.kind.as_str())
                 .bind(d.source_body)
                 .bind(d.source_department)
-                .bind(d.title.clone())
-                .bind(d.topic.clone())
+                .bind(d.title.as_str())
+                .bind(d.topic.as_str())
                 .bind(targets_to_text(&d.targets))
                 .bind(d.starts_at)
                 .bind(d.ends_at)
@@ -216,25 +230,49 @@ async fn insert_demands(
                 .bind(c.indicators as i64)
                 .bind(c.doc_chars as i64)
                 .bind(d.revision as i64)
-                .bind(now.clone())
-                .bind(actor.to_owned())
+                .bind(now.as_str())
+                .bind(actor)
                 .bind(if d.revision == 1 { "created" } else { "updated" });
         }
         q.execute(&mut **tx).await.map_err(db)?;
         let targets: Vec<(&Demand, &UnitCode)> =
             chunk.iter().flat_map(|d| d.targets.iter().map(move |t| (d, t))).collect();
-        for tchunk in targets.chunks(CHUNK) {
-            let sql =
-                multi_insert("INSERT INTO demand_targets (province, demand_id, unit)", 3, tchunk.len(), &T);
+        for tchunk in targets.chunks(TARGET_CHUNK) {
+            let sql = multi_insert(
+                "INSERT OR FAIL INTO demand_targets (province, demand_id, unit)",
+                3,
+                tchunk.len(),
+                TARGET_CHUNK,
+                &T,
+            );
             let mut q = sqlx::query(sql);
             for (d, t) in tchunk {
-                q = q.bind(t.province().to_owned()).bind(d.id).bind(t.as_str().to_owned());
+                q = q.bind(t.province()).bind(d.id).bind(t.as_str());
             }
             q.execute(&mut **tx).await.map_err(db)?;
         }
         progress(chunk.len() as u64);
     }
     Ok(())
+}
+
+/// Imports of at least this many demands may rebuild the demand indexes.
+const BULK_REBUILD_MIN: usize = 10_000;
+
+/// Drops the secondary indexes of the demand tables and returns the statements that
+/// create them again, as the schema itself holds them (so no definition is repeated here).
+async fn drop_demand_indexes(tx: &mut Transaction<'static, Sqlite>) -> Result<Vec<String>> {
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+         AND tbl_name IN ('demands', 'demand_targets') ORDER BY name",
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(db)?;
+    for (name, _) in &indexes {
+        sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\""))).execute(&mut **tx).await.map_err(db)?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
 async fn insert_users(tx: &mut Transaction<'static, Sqlite>, users: &[User]) -> Result<()> {
@@ -707,7 +745,21 @@ impl Store for SqliteStore {
         insert_units(&mut tx, &batch.units, &mut tick).await?;
         insert_bodies(&mut tx, &batch.bodies).await?;
         tick(batch.bodies.len() as u64);
+        let rebuild = if batch.demands.len() >= BULK_REBUILD_MIN {
+            let stored: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM demands").fetch_one(&mut *tx).await.map_err(db)?;
+            batch.demands.len() * 3 >= stored as usize
+        } else {
+            false
+        };
+        // A large import into a comparatively small ledger: drop the secondary indexes,
+        // insert, and build them again by sorting, which is several times cheaper than
+        // maintaining them row by row. Inside the transaction, so it is all or nothing.
+        let dropped = if rebuild { drop_demand_indexes(&mut tx).await? } else { Vec::new() };
         insert_demands(&mut tx, &batch.demands, &batch.actor, Utc::now(), &mut tick).await?;
+        for create in dropped {
+            sqlx::query(AssertSqlSafe(create)).execute(&mut *tx).await.map_err(db)?;
+        }
         insert_users(&mut tx, &batch.users).await?;
         tick(batch.users.len() as u64);
         tx.commit().await.map_err(db)?;

@@ -81,16 +81,11 @@ async fn run(store: &dyn Store, units: &[Unit], bodies: &[Body], demands: &[Dema
         .await
         .map_err(|e| anyhow!("{e}"))?;
     let t = Instant::now();
-    // Imports of 100,000 demands each: the size of a large real import file.
-    for chunk in demands.chunks(100_000) {
-        store
-            .import(
-                ImportBatch { demands: chunk.to_vec(), actor: "bench".into(), ..Default::default() },
-                None,
-            )
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-    }
+    // One import of every demand: a national year loaded at once, all or nothing.
+    store
+        .import(ImportBatch { demands: demands.to_vec(), actor: "bench".into(), ..Default::default() }, None)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
     report(backend, "demands", demands.len(), t.elapsed().as_secs_f64());
     Ok(())
 }

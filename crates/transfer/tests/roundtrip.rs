@@ -98,7 +98,14 @@ fn demand(n: u128, text: &str) -> Demand {
 }
 
 fn demands() -> Vec<Demand> {
-    let mut out: Vec<Demand> = TRICKY.iter().enumerate().map(|(i, t)| demand(i as u128 + 100, t)).collect();
+    // Demand titles, topics and field names refuse control characters (the domain's rule),
+    // so line breaks and tabs are tried on unit and body names only.
+    let mut out: Vec<Demand> = TRICKY
+        .iter()
+        .filter(|t| !tongxin_domain::demand::has_control(t))
+        .enumerate()
+        .map(|(i, t)| demand(i as u128 + 100, t))
+        .collect();
     let mut d = demand(99, "数据");
     d.kind = DemandKind::DataRequest;
     d.source_body = id(EDU);
@@ -236,7 +243,7 @@ fn empty_exports_still_import() {
 /// Text without leading or trailing whitespace (import trims cells), mixing the characters
 /// that matter to CSV, XLSX and formula escaping.
 fn text() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[a-z0-9 ,\"'=+@;\\-\n\r\t农田建设“”_]{1,12}")
+    proptest::string::string_regex("[a-z0-9 ,\"'=+@;\\-农田建设“”_]{1,12}")
         .unwrap()
         .prop_map(|s| s.trim().to_owned())
         .prop_filter("not blank", |s| !s.is_empty())
@@ -320,9 +327,11 @@ proptest! {
 }
 
 #[test]
-fn dates_outside_excels_calendar_are_written_as_text() {
+fn the_earliest_allowed_dates_round_trip() {
+    // 1900 is the domain's first year and the start of Excel's calendar (whose serials
+    // are off by one before 1 March 1900).
     let mut d = demand(1, "古");
-    d.starts_at = NaiveDate::from_ymd_opt(1850, 1, 2).unwrap().and_hms_opt(8, 0, 0).unwrap();
+    d.starts_at = NaiveDate::from_ymd_opt(1900, 1, 2).unwrap().and_hms_opt(8, 0, 0).unwrap();
     for format in Format::ALL {
         assert_eq!(reimport_demands(std::slice::from_ref(&d), format), [d.clone()], "{format:?}");
     }
