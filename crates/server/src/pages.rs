@@ -317,6 +317,9 @@ struct CalendarPage {
     prev: String,
     next: String,
     weeks: Vec<Vec<Day>>,
+    /// Demands spanning more than a week (work groups, indicators, documents in force):
+    /// listed once above the grid instead of on every day.
+    ongoing: Vec<Demand>,
     total: usize,
     feed_url: Option<String>,
 }
@@ -356,6 +359,9 @@ pub async fn demands_on(
     }
     Ok(out)
 }
+
+/// Demands longer than this many days are "ongoing" on the calendar.
+const ONGOING_DAYS: i64 = 7;
 
 fn parse_month(s: Option<&String>) -> Result<NaiveDate, AppError> {
     match s.map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -406,6 +412,12 @@ async fn calendar_page(
     // A cadre whose scope is below this unit sees only what concerns their branch.
     demands.retain(|d| authz::can_see_demand(&user, d));
     let today = chrono::Local::now().date_naive();
+    let month_start = month.and_hms_opt(0, 0, 0).expect("midnight");
+    let month_end = next_month.and_hms_opt(0, 0, 0).expect("midnight");
+    let (ongoing, demands): (Vec<Demand>, Vec<Demand>) =
+        demands.into_iter().partition(|d| d.ends_at - d.starts_at > Duration::days(ONGOING_DAYS));
+    let ongoing: Vec<Demand> =
+        ongoing.into_iter().filter(|d| d.starts_at < month_end && d.ends_at >= month_start).collect();
     let mut weeks = Vec::new();
     let mut day = grid_start;
     while day <= grid_end {
@@ -425,7 +437,8 @@ async fn calendar_page(
         }
         weeks.push(week);
     }
-    let total = demands.iter().filter(|d| d.starts_at.date() <= last && d.ends_at.date() >= month).count();
+    let total = ongoing.len()
+        + demands.iter().filter(|d| d.starts_at.date() <= last && d.ends_at.date() >= month).count();
     let feed_url = q.get("feed").map(|_| ()).map(|_| String::new());
     let feed_url = match feed_url {
         Some(_) => Some(crate::calendar::new_feed_url(&state, &user, &code).await.or_page(l)?),
@@ -438,6 +451,7 @@ async fn calendar_page(
         prev: prev_month.format("%Y-%m").to_string(),
         next: next_month.format("%Y-%m").to_string(),
         weeks,
+        ongoing,
         total,
         feed_url,
     }))

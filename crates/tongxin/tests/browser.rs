@@ -67,12 +67,12 @@ struct Event {
 }
 
 const EVENTS_JS: &str = r#"
-return Array.from(document.querySelectorAll('table.calendar a.event')).map(e => ({
+return Array.from(document.querySelectorAll('table.calendar a.event, #ongoing a.event')).map(e => ({
   href: e.getAttribute('href'),
   title: e.getAttribute('title') || '',
   text: e.innerText,
   kind: (Array.from(e.classList).find(c => c.startsWith('kind-')) || '').slice(5),
-  in_month: !e.closest('td').classList.contains('out'),
+  in_month: e.closest('td') ? !e.closest('td').classList.contains('out') : true,
   visible: e.checkVisibility(),
 }));
 "#;
@@ -177,7 +177,7 @@ async fn cadre_finds_demands_on_calendars(test: &'static str, lang: Lang) {
     assert_eq!(
         shown.len(),
         total,
-        "{test}: #month-total ({total}) should equal the number of distinct demands shown on April's days"
+        "{test}: #month-total ({total}) should equal the number of distinct demands shown on April's days and in the ongoing list"
     );
     assert!(
         evs.iter().all(|e| e.visible && !e.text.trim().is_empty()),
