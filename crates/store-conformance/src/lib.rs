@@ -28,6 +28,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("updates_keep_history_and_detect_conflicts", |s| updates_keep_history_and_detect_conflicts(s).boxed()),
     ("users_and_sessions", |s| users_and_sessions(s).boxed()),
     ("batch_import_reports_every_problem", |s| batch_import_reports_every_problem(s).boxed()),
+    ("log_writes_are_conditional_on_head_and_lease", |s| {
+        log_writes_are_conditional_on_head_and_lease(s).boxed()
+    }),
 ];
 
 /// Runs every check, each on a fresh store from `fresh`.
@@ -476,4 +479,66 @@ async fn batch_import_reports_every_problem(s: &dyn Store) {
     assert_eq!(history[0].demand.source_department, f.department.id);
     let again = s.import(ImportBatch { demands: vec![good], ..Default::default() }, None).await;
     assert!(again.is_err(), "a demand id cannot be imported twice");
+}
+
+async fn log_writes_are_conditional_on_head_and_lease(s: &dyn Store) {
+    use tongxin_store::LogBatch;
+    let log = "tongxin.example/35/log";
+    assert!(s.log_head(log).await.unwrap().is_none());
+    let (a, b) = (new_id(), new_id());
+    let t0 = Utc::now();
+    let head = s.log_claim(log, a, t0, t0 - Duration::seconds(10)).await.unwrap();
+    assert_eq!((head.size, head.published, head.writer), (0, 0, Some(a)));
+    assert_eq!(head.root, tongxin_store::codec::EMPTY_ROOT);
+    // A second process is refused while the first one's heartbeat is fresh.
+    let refused = s.log_claim(log, b, t0, t0 - Duration::seconds(10)).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    // The holder renews freely.
+    s.log_claim(log, a, t0 + Duration::seconds(1), t0 - Duration::seconds(10)).await.unwrap();
+
+    let batch =
+        |writer, old_size: u64, entries: Vec<Vec<u8>>, first_hash: u64, n_hashes: usize, root: u8| LogBatch {
+            log: log.into(),
+            writer,
+            old_size,
+            entries,
+            first_hash,
+            hashes: (0..n_hashes).map(|i| [i as u8 + root; 32]).collect(),
+            new_root: [root; 32],
+        };
+    s.log_append(&batch(a, 0, vec![b"e0".to_vec(), b"e1".to_vec(), vec![0, 255, 7]], 0, 4, 9)).await.unwrap();
+    let head = s.log_head(log).await.unwrap().unwrap();
+    assert_eq!((head.size, head.root, head.published), (3, [9; 32], 0));
+    // A stale batch (the head moved) and a batch from a non-holder are refused.
+    let stale = s.log_append(&batch(a, 0, vec![b"x".to_vec()], 0, 1, 1)).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    let intruder = s.log_append(&batch(b, 3, vec![b"x".to_vec()], 4, 1, 1)).await;
+    assert!(matches!(intruder, Err(StoreError::Conflict(_))), "{intruder:?}");
+    assert_eq!(s.log_entries(log, 0, 3).await.unwrap(), [b"e0".to_vec(), b"e1".to_vec(), vec![0, 255, 7]]);
+    assert_eq!(s.log_entries(log, 1, 2).await.unwrap(), [b"e1".to_vec()]);
+    assert!(matches!(s.log_entries(log, 2, 4).await, Err(StoreError::NotFound(_))));
+    assert_eq!(s.log_hashes(log, &[3, 0]).await.unwrap(), [[12; 32], [9; 32]]);
+    assert!(matches!(s.log_hashes(log, &[4]).await, Err(StoreError::NotFound(_))));
+
+    // Checkpoints: only of the current head, by the holder; re-publishing adds cosignatures.
+    assert!(matches!(s.log_publish(log, a, 2, "old", t0).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.log_publish(log, b, 3, "intruder", t0).await, Err(StoreError::Conflict(_))));
+    s.log_publish(log, a, 3, "checkpoint 3", t0).await.unwrap();
+    s.log_publish(log, a, 3, "checkpoint 3 + cosignature", t0).await.unwrap();
+    assert_eq!(s.log_head(log).await.unwrap().unwrap().published, 3);
+
+    // An abandoned lease (no heartbeat since `stale_before`) can be taken over; the old
+    // holder can then no longer write.
+    let later = t0 + Duration::seconds(60);
+    let head = s.log_claim(log, b, later, later - Duration::seconds(10)).await.unwrap();
+    assert_eq!((head.size, head.writer), (3, Some(b)));
+    let old_holder = s.log_append(&batch(a, 3, vec![b"late".to_vec()], 4, 1, 2)).await;
+    assert!(matches!(old_holder, Err(StoreError::Conflict(_))), "{old_holder:?}");
+    s.log_append(&batch(b, 3, vec![b"e3".to_vec()], 4, 3, 5)).await.unwrap();
+    s.log_publish(log, b, 4, "checkpoint 4", later).await.unwrap();
+    let published = s.log_checkpoints(log, 10).await.unwrap();
+    let summary: Vec<(u64, &str)> = published.iter().map(|c| (c.size, c.note.as_str())).collect();
+    assert_eq!(summary, [(4, "checkpoint 4"), (3, "checkpoint 3 + cosignature")]);
+    // Logs are independent.
+    assert!(s.log_head("other.example/log").await.unwrap().is_none());
 }

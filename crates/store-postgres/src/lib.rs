@@ -17,8 +17,8 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 use tongxin_domain::{Body, Demand, DemandStatus, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
-    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, Page, Progress, Result, Session, Store,
-    StoreError, checks,
+    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, Page, Progress,
+    PublishedCheckpoint, Result, Session, Store, StoreError, checks,
 };
 use uuid::Uuid;
 
@@ -50,6 +50,38 @@ impl PgStore {
     async fn begin(&self) -> Result<Transaction<'static, Postgres>> {
         self.pool.begin().await.map_err(db)
     }
+}
+
+/// The RFC 6962 root of the empty tree: SHA-256 of the empty string.
+const EMPTY_ROOT: [u8; 32] = tongxin_store::codec::EMPTY_ROOT;
+
+type HeadRow = (i64, Vec<u8>, i64, Option<Uuid>, Option<DateTime<Utc>>);
+
+fn head_from_row((size, root, published, writer, heartbeat): HeadRow) -> Result<LogHead> {
+    Ok(LogHead {
+        size: size as u64,
+        root: tongxin_store::codec::hash32(&root)?,
+        published: published as u64,
+        writer,
+        heartbeat,
+    })
+}
+
+/// The head of `log`, locked for this transaction, if `writer` holds its lease.
+async fn locked_head(tx: &mut Transaction<'static, Postgres>, log: &str, writer: Uuid) -> Result<LogHead> {
+    let row = sqlx::query_as::<_, HeadRow>(
+        "SELECT size, root, published, writer, heartbeat FROM log_heads WHERE log = $1 FOR UPDATE",
+    )
+    .bind(log)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+    let head = head_from_row(row)?;
+    if head.writer != Some(writer) {
+        return Err(StoreError::Conflict(format!("log {log} is held by another writer")));
+    }
+    Ok(head)
 }
 
 const UNIT_COLUMNS: &str = "code, name, cadres, cadres_estimated";
@@ -706,6 +738,180 @@ impl Store for PgStore {
         c.demands = one("SELECT COUNT(*) FROM demands").await.map_err(db)? as u64;
         c.users = one("SELECT COUNT(*) FROM users").await.map_err(db)? as u64;
         Ok(c)
+    }
+
+    async fn log_head(&self, log: &str) -> Result<Option<LogHead>> {
+        let row = sqlx::query_as::<_, HeadRow>(
+            "SELECT size, root, published, writer, heartbeat FROM log_heads WHERE log = $1",
+        )
+        .bind(log)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(head_from_row).transpose()
+    }
+
+    async fn log_claim(
+        &self,
+        log: &str,
+        writer: Uuid,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<LogHead> {
+        let mut tx = self.begin().await?;
+        // Create the head if missing, then lock it: concurrent claimers queue on the row.
+        sqlx::query(
+            "INSERT INTO log_heads (log, size, root, published, writer, heartbeat) VALUES ($1, 0, $2, 0, NULL, NULL) \
+             ON CONFLICT (log) DO NOTHING",
+        )
+        .bind(log)
+        .bind(&EMPTY_ROOT[..])
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let row = sqlx::query_as::<_, HeadRow>(
+            "SELECT size, root, published, writer, heartbeat FROM log_heads WHERE log = $1 FOR UPDATE",
+        )
+        .bind(log)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut head = head_from_row(row)?;
+        tongxin_store::log_lease_free(log, &head, writer, stale_before)?;
+        sqlx::query("UPDATE log_heads SET writer = $1, heartbeat = $2 WHERE log = $3")
+            .bind(writer)
+            .bind(now)
+            .bind(log)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        head.writer = Some(writer);
+        head.heartbeat = Some(now);
+        tx.commit().await.map_err(db)?;
+        Ok(head)
+    }
+
+    async fn log_append(&self, batch: &LogBatch) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let head = locked_head(&mut tx, &batch.log, batch.writer).await?;
+        if head.size != batch.old_size {
+            return Err(StoreError::Conflict(format!(
+                "log {} is at size {}, not {}",
+                batch.log, head.size, batch.old_size
+            )));
+        }
+        let idx: Vec<i64> = (0..batch.entries.len() as u64).map(|i| (batch.old_size + i) as i64).collect();
+        sqlx::query(
+            "INSERT INTO log_entries (log, idx, data) SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[])",
+        )
+        .bind(batch.log.as_str())
+        .bind(&idx)
+        .bind(&batch.entries)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let idx: Vec<i64> = (0..batch.hashes.len() as u64).map(|i| (batch.first_hash + i) as i64).collect();
+        let hashes: Vec<&[u8]> = batch.hashes.iter().map(|h| &h[..]).collect();
+        sqlx::query(
+            "INSERT INTO log_hashes (log, idx, hash) SELECT $1, * FROM UNNEST($2::bigint[], $3::bytea[])",
+        )
+        .bind(batch.log.as_str())
+        .bind(&idx)
+        .bind(&hashes)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("UPDATE log_heads SET size = $1, root = $2, heartbeat = now() WHERE log = $3")
+            .bind((batch.old_size + batch.entries.len() as u64) as i64)
+            .bind(&batch.new_root[..])
+            .bind(batch.log.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn log_publish(
+        &self,
+        log: &str,
+        writer: Uuid,
+        size: u64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let head = locked_head(&mut tx, log, writer).await?;
+        if head.size != size {
+            return Err(StoreError::Conflict(format!("log {log} is at size {}, not {size}", head.size)));
+        }
+        sqlx::query(
+            "INSERT INTO log_checkpoints (log, size, at, note) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (log, size) DO UPDATE SET note = excluded.note",
+        )
+        .bind(log)
+        .bind(size as i64)
+        .bind(at)
+        .bind(note)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("UPDATE log_heads SET published = $1 WHERE log = $2")
+            .bind(size as i64)
+            .bind(log)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn log_hashes(&self, log: &str, indexes: &[u64]) -> Result<Vec<[u8; 32]>> {
+        let wanted: Vec<i64> = indexes.iter().map(|i| *i as i64).collect();
+        let rows: Vec<(i64, Vec<u8>)> =
+            sqlx::query_as("SELECT idx, hash FROM log_hashes WHERE log = $1 AND idx = ANY($2)")
+                .bind(log)
+                .bind(&wanted)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for (idx, hash) in rows {
+            found.insert(idx as u64, tongxin_store::codec::hash32(&hash)?);
+        }
+        indexes
+            .iter()
+            .map(|i| found.get(i).copied().ok_or_else(|| StoreError::NotFound(format!("log {log} hash {i}"))))
+            .collect()
+    }
+
+    async fn log_entries(&self, log: &str, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT data FROM log_entries WHERE log = $1 AND idx >= $2 AND idx < $3 ORDER BY idx",
+        )
+        .bind(log)
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        if rows.len() as u64 != end.saturating_sub(start) {
+            return Err(StoreError::NotFound(format!("log {log} entries {start}..{end}")));
+        }
+        Ok(rows)
+    }
+
+    async fn log_checkpoints(&self, log: &str, limit: u32) -> Result<Vec<PublishedCheckpoint>> {
+        let rows = sqlx::query_as::<_, (i64, DateTime<Utc>, String)>(
+            "SELECT size, at, note FROM log_checkpoints WHERE log = $1 ORDER BY size DESC LIMIT $2",
+        )
+        .bind(log)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(size, at, note)| PublishedCheckpoint { size: size as u64, at, note })
+            .collect())
     }
 }
 

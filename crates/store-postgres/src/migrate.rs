@@ -9,7 +9,10 @@ use tongxin_store::{Result, StoreError};
 
 use crate::rows::db;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "ledger", include_str!("../migrations/0001_ledger.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
+    (2, "log", include_str!("../migrations/0002_log.sql")),
+];
 
 pub async fn run(pool: &PgPool) -> Result<()> {
     pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")

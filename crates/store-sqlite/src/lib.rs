@@ -19,8 +19,8 @@ use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
 use tongxin_domain::{Body, Demand, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
-    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, Page, Progress, Result, Session, Store,
-    StoreError, checks,
+    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, Page, Progress,
+    PublishedCheckpoint, Result, Session, Store, StoreError, checks,
 };
 use uuid::Uuid;
 
@@ -31,7 +31,47 @@ pub struct SqliteStore {
     write: SqlitePool,
 }
 
+/// The RFC 6962 root of the empty tree: SHA-256 of the empty string.
+const EMPTY_ROOT: [u8; 32] = tongxin_store::codec::EMPTY_ROOT;
+
+/// Log rows per multi-row INSERT (three parameters each).
+const LOG_CHUNK: usize = 2_000;
+
+type HeadRow = (i64, Vec<u8>, i64, Option<Uuid>, Option<String>);
+
+fn head_from_row((size, root, published, writer, heartbeat): HeadRow) -> Result<LogHead> {
+    Ok(LogHead {
+        size: size as u64,
+        root: tongxin_store::codec::hash32(&root)?,
+        published: published as u64,
+        writer,
+        heartbeat: heartbeat.map(|h| rows::parse_time(&h)).transpose()?,
+    })
+}
+
 impl SqliteStore {
+    /// The head of `log` inside a write transaction, if `writer` holds its lease.
+    async fn locked_head(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        log: &str,
+        writer: Uuid,
+    ) -> Result<LogHead> {
+        let row = sqlx::query_as::<_, HeadRow>(
+            "SELECT size, root, published, writer, heartbeat FROM log_heads WHERE log = ?",
+        )
+        .bind(log)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| StoreError::NotFound(format!("log {log}")))?;
+        let head = head_from_row(row)?;
+        if head.writer != Some(writer) {
+            return Err(StoreError::Conflict(format!("log {log} is held by another writer")));
+        }
+        Ok(head)
+    }
+
     /// Opens (creating if needed) the database at `url` (`sqlite://path` or a bare path)
     /// and applies pending migrations.
     pub async fn open(url: &str) -> Result<SqliteStore> {
@@ -787,6 +827,210 @@ impl Store for SqliteStore {
         c.demands = one("SELECT COUNT(*) FROM demands").await.map_err(db)? as u64;
         c.users = one("SELECT COUNT(*) FROM users").await.map_err(db)? as u64;
         Ok(c)
+    }
+
+    async fn log_head(&self, log: &str) -> Result<Option<LogHead>> {
+        let row = sqlx::query_as::<_, HeadRow>(
+            "SELECT size, root, published, writer, heartbeat FROM log_heads WHERE log = ?",
+        )
+        .bind(log)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        row.map(head_from_row).transpose()
+    }
+
+    async fn log_claim(
+        &self,
+        log: &str,
+        writer: Uuid,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<LogHead> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query_as::<_, HeadRow>(
+            "SELECT size, root, published, writer, heartbeat FROM log_heads WHERE log = ?",
+        )
+        .bind(log)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let head = match row {
+            None => {
+                sqlx::query(
+                    "INSERT INTO log_heads (log, size, root, published, writer, heartbeat) VALUES (?, 0, ?, 0, ?, ?)",
+                )
+                .bind(log)
+                .bind(&EMPTY_ROOT[..])
+                .bind(writer)
+                .bind(now.to_rfc3339())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                LogHead {
+                    size: 0,
+                    root: EMPTY_ROOT,
+                    published: 0,
+                    writer: Some(writer),
+                    heartbeat: Some(now),
+                }
+            }
+            Some(row) => {
+                let mut head = head_from_row(row)?;
+                tongxin_store::log_lease_free(log, &head, writer, stale_before)?;
+                sqlx::query("UPDATE log_heads SET writer = ?, heartbeat = ? WHERE log = ?")
+                    .bind(writer)
+                    .bind(now.to_rfc3339())
+                    .bind(log)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                head.writer = Some(writer);
+                head.heartbeat = Some(now);
+                head
+            }
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(head)
+    }
+
+    async fn log_append(&self, batch: &LogBatch) -> Result<()> {
+        static E: OnceLock<Vec<String>> = OnceLock::new();
+        static H: OnceLock<Vec<String>> = OnceLock::new();
+        let mut tx = self.begin().await?;
+        let head = self.locked_head(&mut tx, &batch.log, batch.writer).await?;
+        if head.size != batch.old_size {
+            return Err(StoreError::Conflict(format!(
+                "log {} is at size {}, not {}",
+                batch.log, head.size, batch.old_size
+            )));
+        }
+        for (n, chunk) in batch.entries.chunks(LOG_CHUNK).enumerate() {
+            let sql = multi_insert(
+                "INSERT OR FAIL INTO log_entries (log, idx, data)",
+                3,
+                chunk.len(),
+                LOG_CHUNK,
+                &E,
+            );
+            let mut q = sqlx::query(sql);
+            for (i, e) in chunk.iter().enumerate() {
+                let idx = batch.old_size + (n * LOG_CHUNK + i) as u64;
+                q = q.bind(batch.log.as_str()).bind(idx as i64).bind(&e[..]);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        for (n, chunk) in batch.hashes.chunks(LOG_CHUNK).enumerate() {
+            let sql = multi_insert(
+                "INSERT OR FAIL INTO log_hashes (log, idx, hash)",
+                3,
+                chunk.len(),
+                LOG_CHUNK,
+                &H,
+            );
+            let mut q = sqlx::query(sql);
+            for (i, h) in chunk.iter().enumerate() {
+                let idx = batch.first_hash + (n * LOG_CHUNK + i) as u64;
+                q = q.bind(batch.log.as_str()).bind(idx as i64).bind(&h[..]);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        sqlx::query("UPDATE log_heads SET size = ?, root = ?, heartbeat = ? WHERE log = ?")
+            .bind((batch.old_size + batch.entries.len() as u64) as i64)
+            .bind(&batch.new_root[..])
+            .bind(Utc::now().to_rfc3339())
+            .bind(batch.log.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn log_publish(
+        &self,
+        log: &str,
+        writer: Uuid,
+        size: u64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let head = self.locked_head(&mut tx, log, writer).await?;
+        if head.size != size {
+            return Err(StoreError::Conflict(format!("log {log} is at size {}, not {size}", head.size)));
+        }
+        sqlx::query(
+            "INSERT INTO log_checkpoints (log, size, at, note) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (log, size) DO UPDATE SET note = excluded.note",
+        )
+        .bind(log)
+        .bind(size as i64)
+        .bind(at.to_rfc3339())
+        .bind(note)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query("UPDATE log_heads SET published = ? WHERE log = ?")
+            .bind(size as i64)
+            .bind(log)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn log_hashes(&self, log: &str, indexes: &[u64]) -> Result<Vec<[u8; 32]>> {
+        let mut found = std::collections::HashMap::with_capacity(indexes.len());
+        for chunk in indexes.chunks(500) {
+            let mut sql = String::from("SELECT idx, hash FROM log_hashes WHERE log = ? AND idx IN (");
+            for i in 0..chunk.len() {
+                sql.push_str(if i == 0 { "?" } else { ",?" });
+            }
+            sql.push(')');
+            let mut q = sqlx::query_as::<_, (i64, Vec<u8>)>(AssertSqlSafe(sql)).bind(log);
+            for i in chunk {
+                q = q.bind(*i as i64);
+            }
+            for (idx, hash) in q.fetch_all(&self.read).await.map_err(db)? {
+                found.insert(idx as u64, tongxin_store::codec::hash32(&hash)?);
+            }
+        }
+        indexes
+            .iter()
+            .map(|i| found.get(i).copied().ok_or_else(|| StoreError::NotFound(format!("log {log} hash {i}"))))
+            .collect()
+    }
+
+    async fn log_entries(&self, log: &str, start: u64, end: u64) -> Result<Vec<Vec<u8>>> {
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar(
+            "SELECT data FROM log_entries WHERE log = ? AND idx >= ? AND idx < ? ORDER BY idx",
+        )
+        .bind(log)
+        .bind(start as i64)
+        .bind(end as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        if rows.len() as u64 != end.saturating_sub(start) {
+            return Err(StoreError::NotFound(format!("log {log} entries {start}..{end}")));
+        }
+        Ok(rows)
+    }
+
+    async fn log_checkpoints(&self, log: &str, limit: u32) -> Result<Vec<PublishedCheckpoint>> {
+        let rows = sqlx::query_as::<_, (i64, String, String)>(
+            "SELECT size, at, note FROM log_checkpoints WHERE log = ? ORDER BY size DESC LIMIT ?",
+        )
+        .bind(log)
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.into_iter()
+            .map(|(size, at, note)| {
+                Ok(PublishedCheckpoint { size: size as u64, at: rows::parse_time(&at)?, note })
+            })
+            .collect()
     }
 }
 

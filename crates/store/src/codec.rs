@@ -46,6 +46,17 @@ pub fn text_to_fields(text: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Database(format!("corrupt fields column: {e}")))
 }
 
+/// The RFC 6962 root of the empty tree: SHA-256 of the empty string.
+pub const EMPTY_ROOT: [u8; 32] = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27,
+    0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+
+/// A stored 32-byte hash.
+pub fn hash32(bytes: &[u8]) -> Result<[u8; 32], StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Database(format!("corrupt hash of {} bytes", bytes.len())))
+}
+
 /// A stored value that no longer parses: the database was changed behind our back.
 pub fn corrupt(e: Invalid) -> StoreError {
     StoreError::Database(format!("corrupt stored value: {e}"))

@@ -124,6 +124,58 @@ pub struct Counts {
     pub users: u64,
 }
 
+/// The head of one transparency log: how far it is sequenced, and who may write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogHead {
+    /// Entries sequenced and durably stored.
+    pub size: u64,
+    /// The Merkle root over those entries.
+    pub root: [u8; 32],
+    /// The size of the newest published (signed) checkpoint; ≤ `size`.
+    pub published: u64,
+    /// The process that holds the writer lease, and when it last renewed it.
+    pub writer: Option<Uuid>,
+    pub heartbeat: Option<DateTime<Utc>>,
+}
+
+/// One integrated batch of a log: the entries, the stored hashes they add (from stored-hash
+/// index `first_hash` on), and the new root. Written only if the head is still at
+/// `old_size` and held by `writer`.
+#[derive(Debug, Clone)]
+pub struct LogBatch {
+    pub log: String,
+    pub writer: Uuid,
+    pub old_size: u64,
+    pub entries: Vec<Vec<u8>>,
+    pub first_hash: u64,
+    pub hashes: Vec<[u8; 32]>,
+    pub new_root: [u8; 32],
+}
+
+/// Whether `writer` may take the lease of `log` whose head is `head`: free, already its
+/// own, or abandoned (no heartbeat since `stale_before`). Shared by both backends.
+pub fn log_lease_free(log: &str, head: &LogHead, writer: Uuid, stale_before: DateTime<Utc>) -> Result<()> {
+    match (head.writer, head.heartbeat) {
+        (None, _) => Ok(()),
+        (Some(w), _) if w == writer => Ok(()),
+        (Some(_), Some(beat)) if beat < stale_before => Ok(()),
+        (Some(w), beat) => Err(StoreError::Conflict(format!(
+            "log {log} is being written by another process ({w}, last heartbeat {}); \
+             two writers would fork the log, so this one refuses to start",
+            beat.map(|b| b.to_rfc3339()).unwrap_or_else(|| "never".into())
+        ))),
+    }
+}
+
+/// A signed checkpoint as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedCheckpoint {
+    pub size: u64,
+    pub at: DateTime<Utc>,
+    /// The signed note, with any cosignatures.
+    pub note: String,
+}
+
 /// The storage of tongxin. Implementations keep the same behaviour, checked by the
 /// conformance suite: validation against stored data, all-or-nothing batches, revisions
 /// on every demand change, and the descendant semantics of unit filters.
@@ -182,4 +234,39 @@ pub trait Store: Send + Sync + 'static {
     /// `progress` is called with (rows written, rows in the batch) as the write goes on.
     async fn import(&self, batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts>;
     async fn counts(&self) -> Result<Counts>;
+
+    // Transparency logs. The store keeps entries, stored hashes and checkpoints; the log
+    // crates decide what they mean. Every write is conditional on the head, so two
+    // processes can never both extend a log: the second gets `Conflict`.
+    /// The head of `log`, if it was ever claimed.
+    async fn log_head(&self, log: &str) -> Result<Option<LogHead>>;
+    /// Takes or renews the writer lease of `log` (creating an empty log on first use).
+    /// Succeeds when nobody holds it, when `writer` does, or when the holder's heartbeat
+    /// is older than `stale_before`; `Conflict` otherwise.
+    async fn log_claim(
+        &self,
+        log: &str,
+        writer: Uuid,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> Result<LogHead>;
+    /// Appends an integrated batch in one transaction; `Conflict` if the head moved or
+    /// another writer holds the lease.
+    async fn log_append(&self, batch: &LogBatch) -> Result<()>;
+    /// Stores a signed checkpoint of the current head (`size` must equal the head's size
+    /// and `writer` hold the lease); `Conflict` otherwise.
+    async fn log_publish(
+        &self,
+        log: &str,
+        writer: Uuid,
+        size: u64,
+        note: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Stored hashes by stored-hash index, in order; `NotFound` if any is missing.
+    async fn log_hashes(&self, log: &str, indexes: &[u64]) -> Result<Vec<[u8; 32]>>;
+    /// Entries `start..end`; `NotFound` if any is missing.
+    async fn log_entries(&self, log: &str, start: u64, end: u64) -> Result<Vec<Vec<u8>>>;
+    /// Published checkpoints, newest first, at most `limit`.
+    async fn log_checkpoints(&self, log: &str, limit: u32) -> Result<Vec<PublishedCheckpoint>>;
 }
