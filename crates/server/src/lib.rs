@@ -11,6 +11,7 @@ pub mod authz;
 pub mod calendar;
 pub mod error;
 pub mod i18n;
+pub mod log;
 pub mod pages;
 
 use std::sync::Arc;
@@ -32,6 +33,8 @@ use tower_http::timeout::TimeoutLayer;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<Config>,
+    /// The transparency log, when this server runs one.
+    pub log: Option<tongxin_log::Log>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -44,13 +47,20 @@ pub struct Config {
 /// state-changing request, a body size limit and a request timeout. Every error under
 /// `/api/` is a JSON [`error::ErrorBody`], whichever layer produced it.
 pub fn app(store: Arc<dyn Store>, config: Config) -> Router {
-    let state = AppState { store, config: Arc::new(config) };
+    app_with_log(store, config, None)
+}
+
+/// [`app`] serving a transparency log too: `/log/checkpoint`, `/log/tile/…` and the
+/// public log page.
+pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_log::Log>) -> Router {
+    let state = AppState { store, config: Arc::new(config), log };
     // One fallback for the whole router (axum refuses to merge routers that each have
     // one): JSON under `/api/`, a page elsewhere.
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
         .merge(calendar::routes())
+        .merge(log::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(CsrfLayer::new())

@@ -100,7 +100,7 @@ impl<T, E: Into<AppError>> OrPage<T> for Result<T, E> {
     }
 }
 
-fn render<T: Template>(t: &T) -> Response {
+pub fn render<T: Template>(t: &T) -> Response {
     match t.render() {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
@@ -110,7 +110,7 @@ fn render<T: Template>(t: &T) -> Response {
     }
 }
 
-fn chrome(l: Lang, user: Option<User>, path: impl Into<String>) -> Chrome {
+pub fn chrome(l: Lang, user: Option<User>, path: impl Into<String>) -> Chrome {
     Chrome { l, user, path: path.into() }
 }
 
