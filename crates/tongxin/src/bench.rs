@@ -157,3 +157,185 @@ fn generate(units: &[Unit], n: usize) -> (Vec<Body>, Vec<Demand>) {
         .collect();
     (bodies, demands)
 }
+
+// ------------------------------------------------------------------ bench log
+
+/// Arguments of `tongxin bench log`. The log service's durable measurements
+/// (appends/s with SQLite and PostgreSQL commits, integration latency) add
+/// their options here and their rows through [`log_row`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogBenchArgs {
+    /// Leaves in the tree the proofs are generated over.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub size: u64,
+    /// Proofs generated and verified per measurement.
+    #[arg(long, default_value_t = 200_000)]
+    pub proofs: u64,
+    /// Chained SHA-256 node hashes for the ceiling.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub hashes: u64,
+}
+
+/// Prints the header of the `bench log` table.
+pub fn log_header(title: &str) {
+    println!("{title}");
+    println!();
+    println!("{:<52} {:>14}  {:<10}  notes", "measurement", "rate", "unit");
+}
+
+/// Prints one row of the `bench log` table: the seam for rows measured
+/// elsewhere (durable appends on SQLite/PostgreSQL, integration latency as
+/// "p50 … / p99 …" in `value`).
+pub fn log_row(what: &str, value: &str, unit: &str, note: &str) {
+    println!("{what:<52} {value:>14}  {unit:<10}  {note}");
+}
+
+/// Operations per second, grouped in thousands.
+pub fn per_second(m: tongxin_tlog::bench::Measurement) -> String {
+    let n = m.per_second().round() as u64;
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `tongxin bench log`: the in-memory rates of the transparency log.
+pub async fn log(args: LogBenchArgs) -> Result<()> {
+    use tongxin_tlog::bench;
+    let LogBenchArgs { size, proofs, hashes } = args;
+    log_header(&format!("tongxin bench log: in memory, one thread, proofs over a tree of {size} leaves"));
+    let m = bench::node_hashes(hashes);
+    log_row("SHA-256 interior node hash (the ceiling)", &per_second(m), "hashes/s", "chained, 65-byte input");
+
+    let m = bench::appends(size);
+    log_row("append, one leaf at a time", &per_second(m), "entries/s", "leaf hash + stored hashes");
+    let (m, batch) = batch_appends(size, 1000);
+    log_row(
+        &format!("append, batches of {batch} (sequencer integration)"),
+        &per_second(m),
+        "entries/s",
+        "stored hashes + new root per batch, no storage",
+    );
+
+    let store = bench::memory_log(size);
+    let m = bench::inclusion_proofs(&store, proofs, 1);
+    log_row("inclusion proof generation", &per_second(m), "proofs/s", "random leaf, full tree");
+    let m = bench::consistency_proofs(&store, proofs, 2);
+    log_row("consistency proof generation", &per_second(m), "proofs/s", "random old <= new sizes");
+    let m = bench::inclusion_verifications(&store, proofs, 3);
+    log_row("inclusion proof verification", &per_second(m), "proofs/s", "RFC 9162 2.1.3.2");
+    let m = consistency_verifications(&store, proofs, 4);
+    log_row("consistency proof verification", &per_second(m), "proofs/s", "RFC 9162 2.1.4.2");
+    let m = checkpoint_verifications(&store, 20_000)?;
+    log_row("checkpoint signature verification", &per_second(m), "notes/s", "Ed25519 signed note");
+    drop(store);
+
+    let (m, tiles) = verify_whole_log(size).await?;
+    log_row(
+        "verify log end to end (tongxin verify log)",
+        &per_second(m),
+        "entries/s",
+        &format!("{tiles} tiles + bundles fetched from memory and checked"),
+    );
+    // Durable append rates (SQLite, PostgreSQL) and integration latency are
+    // measured by the log service and printed here with `log_row`.
+    Ok(())
+}
+
+/// A tree in a plain vector of stored hashes.
+struct VecHashes(Vec<tongxin_tlog::Hash>);
+
+impl tongxin_tlog::HashReader for VecHashes {
+    type Error = std::convert::Infallible;
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<tongxin_tlog::Hash>, Self::Error> {
+        Ok(indexes.iter().map(|&i| self.0[i as usize]).collect())
+    }
+}
+
+/// Appends `count` leaves in batches as a sequencer integrates them: leaf
+/// hashes, the batch's stored hashes from the old right edge, the new root.
+fn batch_appends(count: u64, batch: usize) -> (tongxin_tlog::bench::Measurement, usize) {
+    use tongxin_tlog::{leaf_hash, stored_hashes_for_leaves, tree_hash};
+    let start = Instant::now();
+    let mut store = VecHashes(Vec::with_capacity(2 * count as usize + 64));
+    let mut leaves = Vec::with_capacity(batch);
+    let mut size = 0u64;
+    let mut root = tongxin_tlog::EMPTY_ROOT;
+    while size < count {
+        let n = batch.min((count - size) as usize) as u64;
+        leaves.clear();
+        leaves.extend((size..size + n).map(|i| leaf_hash(&i.to_be_bytes())));
+        let new = stored_hashes_for_leaves(size, &leaves, &store).expect("an in-memory tree has every hash");
+        store.0.extend(new);
+        size += n;
+        root = tree_hash(size, &store).expect("an in-memory tree has every hash");
+    }
+    std::hint::black_box(root);
+    (tongxin_tlog::bench::Measurement { operations: count, elapsed: start.elapsed() }, batch)
+}
+
+/// Verifies `count` consistency proofs between random sizes (made first).
+fn consistency_verifications(
+    store: &tongxin_tlog::MemoryHashStore,
+    count: u64,
+    seed: u64,
+) -> tongxin_tlog::bench::Measurement {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let size = store.size();
+    let cases: Vec<_> = (0..count)
+        .map(|_| {
+            let new = rng.random_range(1..=size.max(1));
+            let old = rng.random_range(0..=new);
+            let proof =
+                tongxin_tlog::prove_consistency(old, new, store).expect("an in-memory tree has every hash");
+            (old, new, store.root_at(old), store.root_at(new), proof)
+        })
+        .collect();
+    let start = Instant::now();
+    for (old, new, old_root, new_root, proof) in &cases {
+        let ok = tongxin_tlog::verify_consistency(*old, *new, old_root, new_root, proof).is_ok();
+        assert!(ok, "consistency {old} -> {new}");
+    }
+    tongxin_tlog::bench::Measurement { operations: count, elapsed: start.elapsed() }
+}
+
+/// Verifies a signed checkpoint note `count` times.
+fn checkpoint_verifications(
+    store: &tongxin_tlog::MemoryHashStore,
+    count: u64,
+) -> Result<tongxin_tlog::bench::Measurement> {
+    use tongxin_tlog::{Checkpoint, SignatureType, SignerKey, verify_checkpoint_note};
+    let key = SignerKey::from_seed("bench.tongxin.example/log", SignatureType::Ed25519, [3; 32])?;
+    let note = Checkpoint::new(key.name(), store.size(), store.root())?.sign(&key)?;
+    let start = Instant::now();
+    for _ in 0..count {
+        let v = verify_checkpoint_note(&note, key.name(), key.verifier(), &[])?;
+        std::hint::black_box(v);
+    }
+    Ok(tongxin_tlog::bench::Measurement { operations: count, elapsed: start.elapsed() })
+}
+
+/// `verify_log` over a log of `size` synthetic entries held in memory: every
+/// tile and bundle fetched, every hash recomputed.
+async fn verify_whole_log(size: u64) -> Result<(tongxin_tlog::bench::Measurement, usize)> {
+    use tongxin_tlog::{SignatureType, SignerKey};
+    let key = SignerKey::from_seed("bench.tongxin.example/log", SignatureType::Ed25519, [3; 32])?;
+    let entries: Vec<[u8; 8]> = (0..size).map(u64::to_be_bytes).collect();
+    let log = tongxin_tlog_client::StaticLog::build(&entries, &key)?;
+    drop(entries);
+    let fetch = log.fetch();
+    let files = log.files.len() - 1;
+    drop(log);
+    let report = tongxin_tlog_client::verify_log(&fetch, key.verifier(), None, None, |_| {})
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok((
+        tongxin_tlog::bench::Measurement { operations: report.entries_checked, elapsed: report.elapsed },
+        files,
+    ))
+}

@@ -14,12 +14,13 @@ use crate::{BenchCommand, Cli, Command, Entity, UserCommand};
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, secure_cookies } => {
+        Command::Serve { listen, secure_cookies, log } => {
             let store = open_store(&cli.db).await?;
-            serve(store, &listen, secure_cookies).await
+            let log = open_log(store.clone(), &cli.db, &log).await?;
+            serve(store, &listen, secure_cookies, Some(log)).await
         }
-        Command::Demo { province, year, seed, demo_db, fresh, listen, no_serve } => {
-            demo(&demo_db, &province, year, seed, fresh, &listen, no_serve).await
+        Command::Demo { province, year, seed, demo_db, fresh, listen, no_serve, log } => {
+            demo(&demo_db, &province, year, seed, fresh, &listen, no_serve, &log).await
         }
         Command::Import { what, file, province } => {
             let store = open_store(&cli.db).await?;
@@ -36,6 +37,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Bench { command: BenchCommand::Import { demands, postgres, sqlite_only } } => {
             crate::bench::import(demands, postgres, sqlite_only).await
         }
+        Command::Bench { command: BenchCommand::Log(args) } => crate::bench::log(args).await,
+        Command::Verify { command } => crate::verify::run(command).await,
     }
 }
 
@@ -54,14 +57,72 @@ pub async fn open_store(db: &str) -> Result<Arc<dyn Store>> {
     }
 }
 
-async fn serve(store: Arc<dyn Store>, listen: &str, secure_cookies: bool) -> Result<()> {
+/// Opens the transparency log, creating its signing key on first use.
+pub async fn open_log(store: Arc<dyn Store>, db: &str, args: &crate::LogArgs) -> Result<tongxin_log::Log> {
+    use tongxin_tlog::{SignatureType, SignerKey};
+    let path = match &args.log_key {
+        Some(p) => p.clone(),
+        None if db.starts_with("postgres") => std::path::PathBuf::from("tongxin-log.key"),
+        None => std::path::PathBuf::from(format!("{}.log-key", db.strip_prefix("sqlite://").unwrap_or(db))),
+    };
+    let key = if path.exists() {
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the log key {}", path.display()))?;
+        let key = SignerKey::parse(text.trim(), SignatureType::Ed25519)
+            .map_err(|e| anyhow!("{} is not a log signing key: {e}", path.display()))?;
+        if key.verifier().name() != args.log_origin {
+            bail!(
+                "the key in {} is for the log '{}'; pass --log-origin {} (or another --log-key)",
+                path.display(),
+                key.verifier().name(),
+                key.verifier().name()
+            );
+        }
+        key
+    } else {
+        let key = SignerKey::generate(&args.log_origin, SignatureType::Ed25519)
+            .map_err(|e| anyhow!("--log-origin '{}' cannot name a key: {e}", args.log_origin))?;
+        write_secret(&path, &key.to_secret_string())?;
+        eprintln!("Created the log signing key {} (keep it safe; never share it).", path.display());
+        key
+    };
+    let log = tongxin_log::Log::open(store, tongxin_log::LogConfig::new(&args.log_origin, key))
+        .await
+        .map_err(|e| anyhow!("cannot open the transparency log '{}': {e}", args.log_origin))?;
+    eprintln!(
+        "Transparency log {}: {} entries; public key {}",
+        log.origin(),
+        log.latest().size,
+        log.verifier()
+    );
+    Ok(log)
+}
+
+/// Writes a secret readable by the owner only.
+fn write_secret(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    writeln!(f, "{text}").with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn serve(
+    store: Arc<dyn Store>,
+    listen: &str,
+    secure_cookies: bool,
+    log: Option<tongxin_log::Log>,
+) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
         format!("cannot listen on {listen} (is another server running there? try --listen 127.0.0.1:8081)")
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "serving");
     eprintln!("tongxin is serving on http://{addr}/  (Ctrl-C to stop)");
-    let app = tongxin_server::app(store, tongxin_server::Config { secure_cookies });
+    let app = tongxin_server::app_with_log(store, tongxin_server::Config { secure_cookies }, log);
     tongxin_server::serve(listener, app).await?;
     Ok(())
 }
@@ -109,13 +170,14 @@ async fn demo(
     fresh: bool,
     listen: &str,
     no_serve: bool,
+    log: &crate::LogArgs,
 ) -> Result<()> {
     let name = tongxin_divisions::province_name(province).ok_or_else(|| {
         anyhow!("unknown province code '{province}': use two digits, e.g. 35 for 福建省, 44 for 广东省")
     })?;
     if fresh && !db.starts_with("postgres") {
         let path = db.strip_prefix("sqlite://").unwrap_or(db);
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".log-key"] {
             let p = format!("{path}{suffix}");
             if Path::new(&p).exists() {
                 std::fs::remove_file(&p).with_context(|| format!("cannot remove {p}"))?;
@@ -173,7 +235,9 @@ async fn demo(
     }
     eprintln!();
     eprintln!("Sign in at http://{listen}/login");
-    serve(store, listen, false).await
+    let log = open_log(store.clone(), db, log).await?;
+    eprintln!("The public transparency log: http://{listen}/log");
+    serve(store, listen, false, Some(log)).await
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod commands;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,8 @@ enum Command {
         /// Mark cookies Secure (when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// Load a real province with a year of realistic demands and demo accounts, then serve.
     Demo {
@@ -69,6 +72,8 @@ enum Command {
         /// Load the data and exit without serving.
         #[arg(long)]
         no_serve: bool,
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// Import units, bodies or demands (CSV in UTF-8 or GB18030, XLSX, JSON). All or nothing.
     Import {
@@ -100,6 +105,24 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Verify a receipt or a whole transparency log, without trusting its server.
+    Verify {
+        #[command(subcommand)]
+        command: verify::VerifyCommand,
+    },
+}
+
+/// The transparency log this server runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LogArgs {
+    /// The log's origin (its public name, also the signing key's name), e.g. `tongxin.example.gov.cn/35`.
+    #[arg(long, default_value = "tongxin.localhost/log")]
+    pub log_origin: String,
+    /// File holding the log's Ed25519 signing key (a note signer key string). Created,
+    /// readable by the owner only, when missing. Default: beside the SQLite file, or
+    /// `tongxin-log.key` for PostgreSQL.
+    #[arg(long)]
+    pub log_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -146,6 +169,8 @@ enum BenchCommand {
         #[arg(long)]
         sqlite_only: bool,
     },
+    /// Transparency-log rates in memory: SHA-256 ceiling, appends, proofs, verification.
+    Log(bench::LogBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
