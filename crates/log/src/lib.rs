@@ -12,6 +12,29 @@
 //! - The writer holds a lease in the store, renewed by heartbeat; a second process
 //!   pointed at the same database is refused while the lease is fresh, and every write is
 //!   conditional on the head it read, so even a stale process cannot extend the log.
+//!
+//! **Witnesses** (`c2sp.org/tlog-witness`, k-of-n). A log may be configured with
+//! witnesses and a quorum k. After each checkpoint is published, a witnessing round runs
+//! beside the sequencer: every witness is sent an `add-checkpoint` request (old size =
+//! what that witness last cosigned, as the log remembers it, learnt from a 409 when it
+//! does not; consistency proof from the stored hashes), each returned cosignature is
+//! verified against that witness's key, and the valid ones are attached to the note,
+//! which is re-published for the same size, so [`Log::latest`], the served checkpoint and
+//! [`Log::receipt`] carry them. The round overlaps the pooling of the next batch; the
+//! next batch is integrated only once the round has ended (each witness has at most
+//! `witness_timeout`), because the store keeps a re-published note only while its size
+//! is the head. A witness that fails is asked again only after a growing back-off (1 s
+//! doubling up to 60 s), on a later checkpoint or an idle heartbeat, so a dead witness
+//! (refused connection) costs nothing and a hanging one holds integration up by at most
+//! `witness_timeout` once per back-off.
+//!
+//! What the quorum means for the log: a checkpoint is always published, witnessed or not
+//! (the log keeps sequencing when witnesses are down, and a warning is logged whenever
+//! fewer than k cosigned); [`Log::witnessed`] waits for the newest checkpoint that k
+//! witnesses cosigned and that covers an entry, and [`Log::witnessed_receipt`] builds a
+//! receipt on it, which passes `ReceiptPolicy::new(log key, witness keys, k)` (see
+//! [`Log::receipt_policy`]). Callers that hand out receipts and promise k-of-n should use
+//! those; [`Log::receipt`] is on the newest checkpoint with whatever cosignatures it has.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,11 +42,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 use tongxin_store::{LogBatch, Store, StoreError};
+use tongxin_tlog::witness::attach_cosignatures;
 use tongxin_tlog::{
-    Checkpoint, Hash, HashReader, Note, Receipt, SignerKey, Tile, TilePath, VerifierKey, encode_bundle,
-    leaf_hash, stored_hash_count, stored_hashes_for_leaves, tree_hash,
+    AddCheckpointRequest, Checkpoint, Hash, HashReader, Note, NoteSignature, Receipt, ReceiptPolicy,
+    SignatureType, SignerKey, Tile, TilePath, VerifierKey, encode_bundle, leaf_hash, prove_consistency,
+    stored_hash_count, stored_hashes_for_leaves, tree_hash,
 };
+use tongxin_witness::{WitnessClient, WitnessClientError};
 use uuid::Uuid;
 
 /// How a log is run.
@@ -38,6 +65,24 @@ pub struct LogConfig {
     pub max_batch: usize,
     /// A writer whose heartbeat is older than this is presumed dead and its lease free.
     pub lease: Duration,
+    /// Witnesses asked to cosign every checkpoint (none by default).
+    pub witnesses: Vec<WitnessEndpoint>,
+    /// How many of `witnesses` must cosign for a checkpoint to count as witnessed
+    /// ([`Log::witnessed`]); 0 (the default) means every checkpoint does.
+    pub quorum: usize,
+    /// The longest one witness may take to cosign a checkpoint (both requests when it
+    /// first answers 409 Conflict).
+    pub witness_timeout: Duration,
+}
+
+/// A witness of the log: where it takes `add-checkpoint` requests and its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessEndpoint {
+    /// The witness's submission prefix, `http://host:port[/prefix]`; requests go to
+    /// `<url>/add-checkpoint`.
+    pub url: String,
+    /// The witness's cosignature/v1 (type 0x04) public key.
+    pub key: VerifierKey,
 }
 
 impl LogConfig {
@@ -48,7 +93,33 @@ impl LogConfig {
             period: Duration::from_millis(500),
             max_batch: 50_000,
             lease: Duration::from_secs(10),
+            witnesses: Vec::new(),
+            quorum: 0,
+            witness_timeout: Duration::from_secs(5),
         }
+    }
+
+    /// Checks the witnesses and quorum: cosigner keys, each witness once, k ≤ n.
+    fn check_witnesses(&self) -> Result<(), LogError> {
+        for (i, w) in self.witnesses.iter().enumerate() {
+            if w.key.sig_type() != SignatureType::CosignatureV1 {
+                return Err(LogError::Config(format!(
+                    "witness key {} is not a cosignature/v1 (0x04) key",
+                    w.key
+                )));
+            }
+            if self.witnesses[..i].iter().any(|o| o.key == w.key) {
+                return Err(LogError::Config(format!("witness key {} is configured twice", w.key)));
+            }
+        }
+        if self.quorum > self.witnesses.len() {
+            return Err(LogError::Config(format!(
+                "the witness quorum {} is more than the {} witnesses configured",
+                self.quorum,
+                self.witnesses.len()
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -103,8 +174,12 @@ struct Inner {
     store: Arc<dyn Store>,
     origin: String,
     verifier: VerifierKey,
+    witnesses: Vec<VerifierKey>,
+    quorum: usize,
     appends: mpsc::Sender<Pending>,
     published: watch::Receiver<Published>,
+    /// The newest checkpoint cosigned by at least `quorum` witnesses.
+    witnessed: watch::Receiver<Option<Published>>,
 }
 
 /// A [`HashReader`] over hashes fetched beforehand; it names what it lacks so the caller
@@ -168,6 +243,7 @@ impl Log {
         }
         Checkpoint::new(&config.origin, 0, tongxin_tlog::EMPTY_ROOT)
             .map_err(|e| LogError::Config(e.to_string()))?;
+        config.check_witnesses()?;
         let writer = Uuid::now_v7();
         let lease = chrono::Duration::from_std(config.lease).map_err(|e| LogError::Config(e.to_string()))?;
         // After a crash the dead writer's lease is still fresh for a while: wait it out.
@@ -212,19 +288,53 @@ impl Log {
                 )));
             }
         }
-        let mut state =
-            Sequencer { store: store.clone(), config, writer, size: head.size, root: Hash(head.root), cache };
+        let witnesses = config
+            .witnesses
+            .iter()
+            .map(|w| WitnessLink { endpoint: w.clone(), cosigned: None, failures: 0, retry_at: None })
+            .collect();
+        let mut state = Sequencer {
+            store: store.clone(),
+            config,
+            writer,
+            size: head.size,
+            root: Hash(head.root),
+            cache,
+            witnesses,
+            client: WitnessClient::new(),
+        };
         let published = match last {
             Some(cp) if cp.size == head.size => {
                 Published { size: cp.size, root: Hash(head.root), note: cp.note }
             }
             _ => state.publish().await?,
         };
+        // The witnesses whose cosignatures are on the stored note cosigned its size: the
+        // first requests to them start from there instead of learning it from a 409.
+        let cosigners = state.cosigners(&published.note);
+        for i in &cosigners {
+            state.witnesses[*i].cosigned = Some(published.size);
+        }
+        let quorum = state.config.quorum;
+        let witnessed = (cosigners.len() >= quorum).then(|| published.clone());
         let (tx, rx) = mpsc::channel(state.config.max_batch.max(1) * 2);
         let (ptx, prx) = watch::channel(published);
+        let (wtx, wrx) = watch::channel(witnessed);
         let origin = state.config.origin.clone();
-        tokio::spawn(state.run(rx, ptx));
-        Ok(Log { inner: Arc::new(Inner { store, origin, verifier, appends: tx, published: prx }) })
+        let witness_keys = state.config.witnesses.iter().map(|w| w.key.clone()).collect();
+        tokio::spawn(state.run(rx, ptx, wtx));
+        Ok(Log {
+            inner: Arc::new(Inner {
+                store,
+                origin,
+                verifier,
+                witnesses: witness_keys,
+                quorum,
+                appends: tx,
+                published: prx,
+                witnessed: wrx,
+            }),
+        })
     }
 
     pub fn origin(&self) -> &str {
@@ -263,9 +373,56 @@ impl Log {
         Ok(p.clone())
     }
 
-    /// The `c2sp.org/tlog-proof@v1` receipt of entry `index` under the newest checkpoint.
+    /// The witnesses' cosignature keys, in configuration order.
+    pub fn witnesses(&self) -> &[VerifierKey] {
+        &self.inner.witnesses
+    }
+
+    /// How many witnesses must cosign a checkpoint for it to count as witnessed.
+    pub fn quorum(&self) -> usize {
+        self.inner.quorum
+    }
+
+    /// The policy the receipts of [`Log::witnessed_receipt`] pass: this log's key and a
+    /// quorum of its witnesses.
+    pub fn receipt_policy(&self) -> Result<ReceiptPolicy, LogError> {
+        ReceiptPolicy::new(self.inner.verifier.clone(), self.inner.witnesses.clone(), self.inner.quorum)
+            .map_err(|e| LogError::Config(e.to_string()))
+    }
+
+    /// Waits until a checkpoint covering entry `index` is cosigned by at least the
+    /// quorum of witnesses, and returns the newest such checkpoint. With quorum 0 this is
+    /// [`Log::covering`]. It waits as long as it takes — while too few witnesses answer,
+    /// that is until they do — so callers bound it with a timeout of their own.
+    pub async fn witnessed(&self, index: u64) -> Result<Published, LogError> {
+        let mut rx = self.inner.witnessed.clone();
+        let p = rx
+            .wait_for(|w| w.as_ref().is_some_and(|p| p.size > index))
+            .await
+            .map_err(|_| LogError::Stopped("the sequencer stopped".into()))?;
+        p.clone().ok_or_else(|| LogError::Stopped("no witnessed checkpoint".into()))
+    }
+
+    /// The newest checkpoint cosigned by the quorum, if any.
+    pub fn latest_witnessed(&self) -> Option<Published> {
+        self.inner.witnessed.borrow().clone()
+    }
+
+    /// The receipt of entry `index` under the newest checkpoint that covers it and is
+    /// cosigned by the quorum ([`Log::witnessed`]; waits like it): it passes
+    /// [`Log::receipt_policy`].
+    pub async fn witnessed_receipt(&self, index: u64) -> Result<Receipt, LogError> {
+        let published = self.witnessed(index).await?;
+        self.receipt_under(index, &published).await
+    }
+
+    /// The `c2sp.org/tlog-proof@v1` receipt of entry `index` under the newest checkpoint,
+    /// with the cosignatures it has so far.
     pub async fn receipt(&self, index: u64) -> Result<Receipt, LogError> {
-        let published = self.latest();
+        self.receipt_under(index, &self.latest()).await
+    }
+
+    async fn receipt_under(&self, index: u64, published: &Published) -> Result<Receipt, LogError> {
         if index >= published.size {
             return Err(LogError::NoSuchEntry { index, size: published.size });
         }
@@ -329,19 +486,90 @@ struct Sequencer {
     size: u64,
     root: Hash,
     cache: Prefetched,
+    witnesses: Vec<WitnessLink>,
+    client: WitnessClient,
+}
+
+/// What the sequencer knows of one witness.
+struct WitnessLink {
+    endpoint: WitnessEndpoint,
+    /// The size it last cosigned, as far as this process knows (`None`: ask from 0 and
+    /// learn it from the 409).
+    cosigned: Option<u64>,
+    /// Failures in a row, for the back-off.
+    failures: u32,
+    /// Not asked again before this instant.
+    retry_at: Option<tokio::time::Instant>,
+}
+
+/// A witnessing round in flight: the size it is for and the task asking the witnesses.
+struct Round {
+    size: u64,
+    task: JoinHandle<Vec<(usize, Result<NoteSignature, WitnessFailure>)>>,
+}
+
+/// What a round brought back: per witness (by index), its verified cosignature or why
+/// not; `Err` if the round's task itself failed.
+type RoundResults = Result<Vec<(usize, Result<NoteSignature, WitnessFailure>)>, String>;
+
+/// Why one witness gave no usable cosignature, and the size it said it is at (409).
+struct WitnessFailure {
+    error: String,
+    learned: Option<u64>,
+}
+
+/// Waits for the round in flight (forever if there is none) and clears it. Dropping
+/// the future leaves the round running.
+async fn finish_round(round: &mut Option<Round>) -> (u64, RoundResults) {
+    let Some(r) = round.as_mut() else { return std::future::pending().await };
+    let result = (&mut r.task).await.map_err(|e| format!("witnessing task failed: {e}"));
+    let size = r.size;
+    *round = None;
+    (size, result)
+}
+
+enum Event {
+    Append(Option<Pending>),
+    Round(u64, RoundResults),
+    Tick,
 }
 
 impl Sequencer {
-    async fn run(mut self, mut rx: mpsc::Receiver<Pending>, published: watch::Sender<Published>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Pending>,
+        published: watch::Sender<Published>,
+        witnessed: watch::Sender<Option<Published>>,
+    ) {
         let heartbeat = (self.config.lease / 3).max(Duration::from_millis(100));
+        // The newest checkpoint may not be cosigned yet (a restart, a crash mid-round).
+        let current = published.borrow().clone();
+        let mut round = self.start_round(&current);
         loop {
-            let first = match tokio::time::timeout(heartbeat, rx.recv()).await {
-                Ok(Some(p)) => p,
-                Ok(None) => return,
-                Err(_) => {
+            let event = tokio::select! {
+                p = rx.recv() => Event::Append(p),
+                (size, r) = finish_round(&mut round) => Event::Round(size, r),
+                () = tokio::time::sleep(heartbeat) => Event::Tick,
+            };
+            let first = match event {
+                Event::Append(Some(p)) => p,
+                Event::Append(None) => return,
+                Event::Round(size, results) => {
+                    if let Err(e) = self.apply_round(size, results, &published, &witnessed).await {
+                        tracing::error!(error = %e, log = %self.config.origin, "cannot publish cosignatures; sequencer stops");
+                        return;
+                    }
+                    continue;
+                }
+                Event::Tick => {
                     if let Err(e) = self.renew().await {
                         tracing::error!(error = %e, log = %self.config.origin, "log lease lost; sequencer stops");
                         return;
+                    }
+                    // Idle: retry witnesses missing from the newest checkpoint.
+                    if round.is_none() {
+                        let current = published.borrow().clone();
+                        round = self.start_round(&current);
                     }
                     continue;
                 }
@@ -349,9 +577,33 @@ impl Sequencer {
             let mut batch = vec![first];
             let deadline = tokio::time::Instant::now() + self.config.period;
             while batch.len() < self.config.max_batch {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(p)) => batch.push(p),
-                    _ => break,
+                let event = tokio::select! {
+                    p = tokio::time::timeout_at(deadline, rx.recv()) => match p {
+                        Ok(Some(p)) => Event::Append(Some(p)),
+                        _ => Event::Append(None),
+                    },
+                    (size, r) = finish_round(&mut round) => Event::Round(size, r),
+                };
+                match event {
+                    Event::Append(Some(p)) => batch.push(p),
+                    Event::Round(size, results) => {
+                        if let Err(e) = self.apply_round(size, results, &published, &witnessed).await {
+                            tracing::error!(error = %e, log = %self.config.origin, "cannot publish cosignatures; sequencer stops");
+                            fail(batch, &e);
+                            return;
+                        }
+                    }
+                    Event::Append(None) | Event::Tick => break,
+                }
+            }
+            // The store keeps a re-published (cosigned) note only while its size is the
+            // head: the round for the current checkpoint ends before the head moves.
+            if round.is_some() {
+                let (size, results) = finish_round(&mut round).await;
+                if let Err(e) = self.apply_round(size, results, &published, &witnessed).await {
+                    tracing::error!(error = %e, log = %self.config.origin, "cannot publish cosignatures; sequencer stops");
+                    fail(batch, &e);
+                    return;
                 }
             }
             match self.integrate(&batch).await {
@@ -361,6 +613,10 @@ impl Sequencer {
                     }
                     match self.publish().await {
                         Ok(p) => {
+                            if self.config.quorum == 0 {
+                                witnessed.send_replace(Some(p.clone()));
+                            }
+                            round = self.start_round(&p);
                             let _ = published.send(p);
                         }
                         Err(e) => {
@@ -371,14 +627,181 @@ impl Sequencer {
                 }
                 Err(e) => {
                     tracing::error!(error = %e, log = %self.config.origin, "batch not sequenced; sequencer stops");
-                    for p in batch {
-                        let _ = p.done.send(Err(e.clone()));
-                    }
+                    fail(batch, &e);
                     // A conflict means another writer took over: never write again.
                     return;
                 }
             }
         }
+    }
+
+    /// The indexes of the configured witnesses with a signature line on `note` (each
+    /// verified before it was attached, or checked here for a stored note).
+    fn cosigners(&self, note: &str) -> Vec<usize> {
+        let Ok(note) = Note::parse(note.as_bytes()) else { return Vec::new() };
+        self.witnesses
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| note.verify(std::slice::from_ref(&w.endpoint.key)).is_ok())
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Starts asking the witnesses that have not cosigned `published` and are not
+    /// backing off; `None` when there is nobody to ask.
+    fn start_round(&mut self, published: &Published) -> Option<Round> {
+        if self.witnesses.is_empty() || published.size == 0 {
+            return None;
+        }
+        let note = match Note::parse(published.note.as_bytes()) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "the published checkpoint does not parse; not witnessed");
+                return None;
+            }
+        };
+        let done = self.cosigners(&published.note);
+        let now = tokio::time::Instant::now();
+        let targets: Vec<(usize, WitnessEndpoint, Option<u64>)> = self
+            .witnesses
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| !done.contains(i) && w.retry_at.is_none_or(|t| t <= now))
+            .map(|(i, w)| (i, w.endpoint.clone(), w.cosigned))
+            .collect();
+        if targets.is_empty() {
+            if done.len() < self.config.quorum {
+                tracing::warn!(
+                    log = %self.config.origin,
+                    size = published.size,
+                    cosigned = done.len(),
+                    quorum = self.config.quorum,
+                    "checkpoint published without a witness quorum (the missing witnesses are backing off)"
+                );
+            }
+            return None;
+        }
+        // Witnesses are sent the checkpoint with the log's own signature only.
+        let log_key = self.config.signer.verifier();
+        let mut request_note = Note::new(note.text()).ok()?;
+        for sig in note.signatures() {
+            if sig.name == log_key.name() && sig.key_id == log_key.key_id() {
+                request_note.add_signature(sig.clone()).ok()?;
+            }
+        }
+        let (store, origin, client) = (self.store.clone(), self.config.origin.clone(), self.client.clone());
+        let (size, timeout) = (published.size, self.config.witness_timeout);
+        let task = tokio::spawn(async move {
+            let mut asks = tokio::task::JoinSet::new();
+            for (i, endpoint, cosigned) in targets {
+                let ask = Ask {
+                    store: store.clone(),
+                    origin: origin.clone(),
+                    client: client.clone(),
+                    note: request_note.clone(),
+                    size,
+                    endpoint,
+                    cosigned,
+                    timeout,
+                };
+                asks.spawn(async move {
+                    let url = ask.endpoint.url.clone();
+                    let result = match tokio::time::timeout(timeout, ask.run()).await {
+                        Ok(r) => r,
+                        Err(_) => Err(WitnessFailure {
+                            error: format!("witness {url} did not cosign within {timeout:?}"),
+                            learned: None,
+                        }),
+                    };
+                    (i, result)
+                });
+            }
+            let mut results = Vec::new();
+            while let Some(r) = asks.join_next().await {
+                if let Ok(r) = r {
+                    results.push(r);
+                }
+            }
+            results
+        });
+        Some(Round { size, task })
+    }
+
+    /// Attaches the cosignatures a round brought, re-publishes the note for the same
+    /// size, and updates what the log knows of each witness.
+    async fn apply_round(
+        &mut self,
+        size: u64,
+        results: RoundResults,
+        published: &watch::Sender<Published>,
+        witnessed: &watch::Sender<Option<Published>>,
+    ) -> Result<(), LogError> {
+        let results = match results {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, log = %self.config.origin, "witnessing round lost");
+                return Ok(());
+            }
+        };
+        let current = published.borrow().clone();
+        if current.size != size {
+            // Cannot happen (the head moves only after the round); keep what is published.
+            return Ok(());
+        }
+        let mut note = Note::parse(current.note.as_bytes()).map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let now = tokio::time::Instant::now();
+        let mut added = 0;
+        for (i, result) in results {
+            let link = &mut self.witnesses[i];
+            match result {
+                Ok(sig) => {
+                    if let Err(e) = note.add_signature(sig) {
+                        tracing::warn!(witness = %link.endpoint.url, error = %e, "cosignature not attached");
+                        continue;
+                    }
+                    added += 1;
+                    link.cosigned = Some(size);
+                    link.failures = 0;
+                    link.retry_at = None;
+                }
+                Err(f) => {
+                    if f.learned.is_some() {
+                        link.cosigned = f.learned;
+                    }
+                    link.failures = link.failures.saturating_add(1);
+                    let backoff = Duration::from_secs(1 << (link.failures - 1).min(6)).min(RETRY_MAX);
+                    link.retry_at = Some(now + backoff);
+                    tracing::warn!(
+                        log = %self.config.origin,
+                        witness = %link.endpoint.url,
+                        size,
+                        error = %f.error,
+                        retry_in = ?backoff,
+                        "witness did not cosign"
+                    );
+                }
+            }
+        }
+        let mut current = current;
+        if added > 0 {
+            let text = note.to_string();
+            self.store.log_publish(&self.config.origin, self.writer, size, &text, Utc::now()).await?;
+            current.note = text;
+            published.send_replace(current.clone());
+        }
+        let cosigned = self.cosigners(&current.note).len();
+        if cosigned >= self.config.quorum {
+            witnessed.send_replace(Some(current));
+        } else {
+            tracing::warn!(
+                log = %self.config.origin,
+                size,
+                cosigned,
+                quorum = self.config.quorum,
+                "checkpoint published without a witness quorum"
+            );
+        }
+        Ok(())
     }
 
     async fn renew(&mut self) -> Result<(), LogError> {
@@ -436,5 +859,79 @@ impl Sequencer {
         let note = cp.sign(&self.config.signer).map_err(|e| LogError::Config(e.to_string()))?.to_string();
         self.store.log_publish(&self.config.origin, self.writer, self.size, &note, Utc::now()).await?;
         Ok(Published { size: self.size, root: self.root, note })
+    }
+}
+
+/// The longest back-off before a failing witness is asked again.
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// Answers every pending append of a batch that was not sequenced.
+fn fail(batch: Vec<Pending>, e: &LogError) {
+    for p in batch {
+        let _ = p.done.send(Err(e.clone()));
+    }
+}
+
+/// One `add-checkpoint` exchange with one witness.
+struct Ask {
+    store: Arc<dyn Store>,
+    origin: String,
+    client: WitnessClient,
+    /// The checkpoint with the log's signature.
+    note: Note,
+    size: u64,
+    endpoint: WitnessEndpoint,
+    /// What the witness last cosigned, if known.
+    cosigned: Option<u64>,
+    /// The limit of each request (the whole exchange is bounded by the caller too).
+    timeout: Duration,
+}
+
+impl Ask {
+    /// Sends the checkpoint from the size the witness is believed at; on a 409 naming
+    /// another size, once more from that size. Returns the witness's verified
+    /// cosignature.
+    async fn run(self) -> Result<NoteSignature, WitnessFailure> {
+        let url = &self.endpoint.url;
+        let mut old = self.cosigned.unwrap_or(0);
+        let mut learned = None;
+        let mut cache = Prefetched::default();
+        for attempt in 0..2 {
+            let failure = |error: String| WitnessFailure { error, learned };
+            if old > self.size {
+                return Err(failure(format!(
+                    "witness {url} has cosigned size {old} of this log, beyond its size {}: \
+                     another log with this origin, or a fork",
+                    self.size
+                )));
+            }
+            let size = self.size;
+            let proof = cache
+                .run(self.store.as_ref(), &self.origin, |r| prove_consistency(old, size, r))
+                .await
+                .map_err(|e| failure(format!("consistency proof {old} → {size}: {e}")))?;
+            let request = AddCheckpointRequest { old_size: old, proof, checkpoint: self.note.clone() };
+            match self.client.add_checkpoint(url, &request, self.timeout).await {
+                Ok(lines) => {
+                    let key = &self.endpoint.key;
+                    let mut checked = self.note.clone();
+                    attach_cosignatures(&mut checked, &lines, std::slice::from_ref(key))
+                        .map_err(|e| failure(format!("witness {url}: {e}")))?;
+                    return checked
+                        .signatures()
+                        .iter()
+                        .find(|s| s.name == key.name() && s.key_id == key.key_id())
+                        .cloned()
+                        .ok_or_else(|| failure(format!("witness {url} sent no cosignature by {key}")));
+                }
+                Err(WitnessClientError::Conflict { size: theirs, .. }) if attempt == 0 && theirs != old => {
+                    tracing::info!(witness = %url, believed = old, actual = theirs, "witness is at another size");
+                    learned = Some(theirs);
+                    old = theirs;
+                }
+                Err(e) => return Err(failure(e.to_string())),
+            }
+        }
+        Err(WitnessFailure { error: format!("witness {url} keeps answering 409 Conflict"), learned })
     }
 }

@@ -44,19 +44,7 @@ pub async fn import(demands: usize, postgres: Option<String>, sqlite_only: bool)
     drop(sqlite);
     std::fs::remove_dir_all(&dir).ok();
 
-    let pg_url = postgres.or_else(|| {
-        std::env::var("PGHOST").ok().map(|host| {
-            let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
-            format!(
-                "postgres://{}:{}@{}:{}/{}",
-                var("PGUSER", "postgres"),
-                var("PGPASSWORD", ""),
-                if host.starts_with('/') { "localhost".to_owned() } else { host },
-                var("PGPORT", "5432"),
-                var("PGDATABASE", "postgres")
-            )
-        })
-    });
+    let pg_url = postgres.or_else(pg_url_from_env);
     match (sqlite_only, pg_url) {
         (false, Some(url)) => {
             let pg =
@@ -174,6 +162,12 @@ pub struct LogBenchArgs {
     /// Chained SHA-256 node hashes for the ceiling.
     #[arg(long, default_value_t = 5_000_000)]
     pub hashes: u64,
+    /// Seconds of durable appends per backend (0 skips them).
+    #[arg(long, default_value_t = 10)]
+    pub durable_secs: u64,
+    /// A PostgreSQL URL for the durable rows (default: from PGHOST etc. when set).
+    #[arg(long)]
+    pub postgres: Option<String>,
 }
 
 /// Prints the header of the `bench log` table.
@@ -207,7 +201,7 @@ pub fn per_second(m: tongxin_tlog::bench::Measurement) -> String {
 /// `tongxin bench log`: the in-memory rates of the transparency log.
 pub async fn log(args: LogBenchArgs) -> Result<()> {
     use tongxin_tlog::bench;
-    let LogBenchArgs { size, proofs, hashes } = args;
+    let LogBenchArgs { size, proofs, hashes, .. } = args;
     log_header(&format!("tongxin bench log: in memory, one thread, proofs over a tree of {size} leaves"));
     let m = bench::node_hashes(hashes);
     log_row("SHA-256 interior node hash (the ceiling)", &per_second(m), "hashes/s", "chained, 65-byte input");
@@ -242,9 +236,89 @@ pub async fn log(args: LogBenchArgs) -> Result<()> {
         "entries/s",
         &format!("{tiles} tiles + bundles fetched from memory and checked"),
     );
-    // Durable append rates (SQLite, PostgreSQL) and integration latency are
-    // measured by the log service and printed here with `log_row`.
+    durable(args.durable_secs, args.postgres).await
+}
+
+/// Durable appends through the log service, with the default batching period: the
+/// sustained rate and the latency from `append` to a published checkpoint covering it.
+async fn durable(secs: u64, postgres: Option<String>) -> Result<()> {
+    if secs == 0 {
+        return Ok(());
+    }
+    println!();
+    log_header(&format!(
+        "durable appends through the log service ({secs} s each, default 500 ms batching, 40,000 appends in flight)"
+    ));
+    let dir = std::env::temp_dir().join(format!("tongxin-bench-log-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("log.sqlite");
+    let sqlite: Arc<dyn Store> = Arc::new(
+        tongxin_store_sqlite::SqliteStore::open(
+            db.to_str().ok_or_else(|| anyhow!("temp path is not UTF-8"))?,
+        )
+        .await
+        .map_err(|e| anyhow!("{e}"))?,
+    );
+    durable_rows("SQLite", sqlite, secs).await?;
+    std::fs::remove_dir_all(&dir).ok();
+    match postgres.or_else(pg_url_from_env) {
+        Some(url) => {
+            let pg =
+                tongxin_store_postgres::PgStore::open(&url).await.map_err(|e| anyhow!("PostgreSQL: {e}"))?;
+            durable_rows("PostgreSQL", Arc::new(pg), secs).await?;
+        }
+        None => println!("(PostgreSQL skipped: pass --postgres URL or run under pg_virtualenv)"),
+    }
     Ok(())
+}
+
+async fn durable_rows(backend: &str, store: Arc<dyn Store>, secs: u64) -> Result<()> {
+    let origin = format!("bench.tongxin.localhost/{}", tongxin_domain::new_id().simple());
+    let key = tongxin_tlog::SignerKey::generate(&origin, tongxin_tlog::SignatureType::Ed25519)
+        .map_err(|e| anyhow!("{e}"))?;
+    let log = tongxin_log::Log::open(store, tongxin_log::LogConfig::new(&origin, key))
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let load = crate::appends::Load {
+        concurrency: 40_000,
+        entries: None,
+        duration: Some(std::time::Duration::from_secs(secs)),
+        prefix: "bench".into(),
+        print: false,
+    };
+    let report = crate::appends::run(&log, &load).await?;
+    log_row(
+        &format!("durable appends, {backend}"),
+        &format!("{:.0}", report.per_second()),
+        "entries/s",
+        &format!("{} appends, every batch committed before acknowledging", report.appended),
+    );
+    log_row(
+        &format!("append → published checkpoint, {backend}"),
+        &format!(
+            "{:.0}/{:.0}",
+            report.percentile(0.5).as_secs_f64() * 1e3,
+            report.percentile(0.99).as_secs_f64() * 1e3
+        ),
+        "ms p50/p99",
+        "includes the batching period",
+    );
+    Ok(())
+}
+
+/// A PostgreSQL URL from `PGHOST` etc. (as `pg_virtualenv` exports them), if set.
+pub fn pg_url_from_env() -> Option<String> {
+    std::env::var("PGHOST").ok().map(|host| {
+        let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+        format!(
+            "postgres://{}:{}@{}:{}/{}",
+            var("PGUSER", "postgres"),
+            var("PGPASSWORD", ""),
+            if host.starts_with('/') { "localhost".to_owned() } else { host },
+            var("PGPORT", "5432"),
+            var("PGDATABASE", "postgres")
+        )
+    })
 }
 
 /// A tree in a plain vector of stored hashes.

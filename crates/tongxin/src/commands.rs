@@ -38,6 +38,14 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::bench::import(demands, postgres, sqlite_only).await
         }
         Command::Bench { command: BenchCommand::Log(args) } => crate::bench::log(args).await,
+        Command::Bench { command: BenchCommand::Appends { concurrency, entries, prefix, log } } => {
+            let store = open_store(&cli.db).await?;
+            let log = open_log(store, &cli.db, &log).await?;
+            let load = crate::appends::Load { concurrency, entries, duration: None, prefix, print: true };
+            let report = crate::appends::run(&log, &load).await?;
+            eprintln!("{}", report.summary());
+            Ok(())
+        }
         Command::Verify { command } => crate::verify::run(command).await,
     }
 }
@@ -86,7 +94,10 @@ pub async fn open_log(store: Arc<dyn Store>, db: &str, args: &crate::LogArgs) ->
         eprintln!("Created the log signing key {} (keep it safe; never share it).", path.display());
         key
     };
-    let log = tongxin_log::Log::open(store, tongxin_log::LogConfig::new(&args.log_origin, key))
+    let mut config = tongxin_log::LogConfig::new(&args.log_origin, key);
+    config.period = std::time::Duration::from_millis(args.log_period_ms);
+    config.lease = std::time::Duration::from_secs(args.log_lease_secs);
+    let log = tongxin_log::Log::open(store, config)
         .await
         .map_err(|e| anyhow!("cannot open the transparency log '{}': {e}", args.log_origin))?;
     eprintln!(

@@ -1,6 +1,7 @@
 //! `tongxin`: the command line. A thin layer over the libraries: it parses arguments,
 //! opens the store named by `--db`, and calls the domain, transfer and server crates.
 
+mod appends;
 mod bench;
 mod commands;
 mod verify;
@@ -123,6 +124,12 @@ pub struct LogArgs {
     /// `tongxin-log.key` for PostgreSQL.
     #[arg(long)]
     pub log_key: Option<PathBuf>,
+    /// How long appends are pooled into one batch, in milliseconds (at most 1000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub log_period_ms: u64,
+    /// A writer silent for this many seconds is presumed dead and its lease taken over.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub log_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -169,8 +176,25 @@ enum BenchCommand {
         #[arg(long)]
         sqlite_only: bool,
     },
-    /// Transparency-log rates in memory: SHA-256 ceiling, appends, proofs, verification.
+    /// Transparency-log rates in memory: SHA-256 ceiling, appends, proofs, verification;
+    /// then durable appends and integration latency on SQLite (and PostgreSQL).
     Log(bench::LogBenchArgs),
+    /// Sustained appends into the log of `--db` until stopped (or `--entries`), printing
+    /// every acknowledged index and every published checkpoint: the load of the
+    /// crash tests.
+    Appends {
+        /// Appends in flight at once.
+        #[arg(long, default_value_t = 64)]
+        concurrency: usize,
+        /// Stop after this many appends (default: run until killed).
+        #[arg(long)]
+        entries: Option<u64>,
+        /// Entries are `<prefix>-<task>-<n>`.
+        #[arg(long, default_value = "load")]
+        prefix: String,
+        #[command(flatten)]
+        log: LogArgs,
+    },
 }
 
 fn main() -> std::process::ExitCode {
