@@ -89,6 +89,9 @@ struct LogPage {
     public_key: String,
     root: String,
     growth: Vec<Point>,
+    /// The witnesses' cosigning keys and the quorum receipts need.
+    witnesses: Vec<String>,
+    quorum: usize,
     first_at: Option<DateTime<Utc>>,
     receipt: String,
     entry: String,
@@ -142,6 +145,8 @@ async fn page(
         public_key: log.verifier().to_string(),
         root: latest.root.to_base64(),
         growth: growth(&history),
+        witnesses: log.witnesses().iter().map(|w| w.to_string()).collect(),
+        quorum: log.quorum(),
         first_at,
         receipt,
         entry,

@@ -56,11 +56,12 @@ impl Report {
 pub async fn run(log: &Log, load: &Load) -> Result<Report> {
     let started = Instant::now();
     let (lines, mut printer) = mpsc::unbounded_channel::<String>();
+    let mut watcher = None;
     if load.print {
         // Checkpoints as they are published.
         let log = log.clone();
         let lines = lines.clone();
-        tokio::spawn(async move {
+        watcher = Some(tokio::spawn(async move {
             let mut size = log.latest().size;
             while let Ok(p) = log.covering(size).await {
                 size = p.size;
@@ -69,7 +70,7 @@ pub async fn run(log: &Log, load: &Load) -> Result<Report> {
                     return;
                 }
             }
-        });
+        }));
     }
     let printing = tokio::spawn(async move {
         let stdout = std::io::stdout();
@@ -117,6 +118,12 @@ pub async fn run(log: &Log, load: &Load) -> Result<Report> {
         report.latencies.extend(latencies);
     }
     report.elapsed = started.elapsed();
+    // The watcher waits for checkpoints that will not come: stop it so the printer sees
+    // every sender gone, drains and ends.
+    if let Some(w) = watcher {
+        w.abort();
+        let _ = w.await;
+    }
     let _ = printing.await;
     Ok(report)
 }

@@ -34,6 +34,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             let store = open_store(&cli.db).await?;
             add_user(store.as_ref(), username, name, &role, &scope, body.as_deref(), password_stdin).await
         }
+        Command::Witness { config, listen } => witness(&config, &listen).await,
         Command::Bench { command: BenchCommand::Import { demands, postgres, sqlite_only } } => {
             crate::bench::import(demands, postgres, sqlite_only).await
         }
@@ -95,6 +96,15 @@ pub async fn open_log(store: Arc<dyn Store>, db: &str, args: &crate::LogArgs) ->
         key
     };
     let mut config = tongxin_log::LogConfig::new(&args.log_origin, key);
+    for w in &args.witnesses {
+        let (url, vkey) = w.split_once('=').ok_or_else(|| {
+            anyhow!("--witness '{w}': expected URL=VKEY (the witness URL, '=', its public key)")
+        })?;
+        let key = tongxin_tlog::VerifierKey::parse(vkey.trim())
+            .map_err(|e| anyhow!("--witness '{w}': the key is not a verifier key: {e}"))?;
+        config.witnesses.push(tongxin_log::WitnessEndpoint { url: url.trim().to_owned(), key });
+    }
+    config.quorum = args.witness_quorum;
     config.period = std::time::Duration::from_millis(args.log_period_ms);
     config.lease = std::time::Duration::from_secs(args.log_lease_secs);
     let log = tongxin_log::Log::open(store, config)
@@ -107,6 +117,24 @@ pub async fn open_log(store: Arc<dyn Store>, db: &str, args: &crate::LogArgs) ->
         log.verifier()
     );
     Ok(log)
+}
+
+/// Runs a witness until Ctrl-C or SIGTERM.
+async fn witness(config: &Path, listen: &str) -> Result<()> {
+    let config = tongxin_witness::WitnessConfig::load(config).map_err(|e| anyhow!("{e}"))?;
+    let state = tongxin_witness::WitnessState::open(&config).map_err(|e| anyhow!("{e}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (try another --listen)"))?;
+    eprintln!("witness {} on http://{}/add-checkpoint", config.name, listener.local_addr()?);
+    eprintln!("its cosigning key (give it to the logs it witnesses): {}", state.verifier());
+    for l in &config.logs {
+        eprintln!("  witnesses {}", l.origin);
+    }
+    tokio::select! {
+        r = tongxin_witness::serve(state, listener) => r.map_err(|e| anyhow!("{e}")),
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    }
 }
 
 /// Writes a secret readable by the owner only.

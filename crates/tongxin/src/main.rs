@@ -101,6 +101,15 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Run a witness (c2sp.org/tlog-witness) that checks and cosigns other logs' checkpoints.
+    Witness {
+        /// The witness configuration file (name, key, state and the logs it witnesses).
+        #[arg(long)]
+        config: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+    },
     /// Measure throughput; prints the figures.
     Bench {
         #[command(subcommand)]
@@ -127,6 +136,13 @@ pub struct LogArgs {
     /// How long appends are pooled into one batch, in milliseconds (at most 1000).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub log_period_ms: u64,
+    /// A witness that cosigns the log's checkpoints, as `URL=VKEY` (repeatable), e.g.
+    /// `http://witness.example:8090=zj.example/witness+1a2b3c4d+BF…`.
+    #[arg(long = "witness", value_name = "URL=VKEY")]
+    pub witnesses: Vec<String>,
+    /// How many witnesses must cosign a checkpoint for receipts to count as witnessed.
+    #[arg(long, default_value_t = 0)]
+    pub witness_quorum: usize,
     /// A writer silent for this many seconds is presumed dead and its lease taken over.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub log_lease_secs: u64,
