@@ -440,6 +440,32 @@ impl Log {
 
     /// The bytes at a C2SP tile path (`tile/0/x001/234`, `tile/entries/005.p/7`), if the
     /// newest checkpoint covers them, and whether they are immutable (a full tile).
+    /// Keeps a static copy of the log in `dir` — `checkpoint`, `tile/…` and
+    /// `tile/entries/…` exactly as served over HTTP — so any web server or object store
+    /// can serve it. Each published checkpoint's new tiles and bundles are written first
+    /// (each file atomically: temporary name, then rename), the checkpoint file last, so
+    /// the directory always verifies. After a restart it resumes from the size in the
+    /// directory's checkpoint.
+    pub fn mirror(&self, dir: std::path::PathBuf) -> JoinHandle<()> {
+        let log = self.clone();
+        tokio::spawn(async move {
+            let mut rx = log.inner.published.clone();
+            let mut done = mirrored_size(&dir);
+            loop {
+                let p = rx.borrow_and_update().clone();
+                match mirror_once(&log, &dir, done, &p).await {
+                    Ok(()) => done = p.size,
+                    Err(e) => {
+                        tracing::error!(error = %e, dir = %dir.display(), "cannot update the static copy of the log")
+                    }
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
     pub async fn tile(&self, path: &str) -> Result<Option<(Vec<u8>, bool)>, LogError> {
         let size = self.latest().size;
         let Ok(parsed) = tongxin_tlog::parse_path(path) else { return Ok(None) };
@@ -934,4 +960,41 @@ impl Ask {
         }
         Err(WitnessFailure { error: format!("witness {url} keeps answering 409 Conflict"), learned })
     }
+}
+
+/// The size of the checkpoint already in a static copy (0 when there is none).
+fn mirrored_size(dir: &std::path::Path) -> u64 {
+    std::fs::read(dir.join("checkpoint"))
+        .ok()
+        .and_then(|b| Note::parse(&b).ok())
+        .and_then(|n| Checkpoint::parse(n.text()).ok())
+        .map(|c| c.size)
+        .unwrap_or(0)
+}
+
+async fn mirror_once(log: &Log, dir: &std::path::Path, from: u64, p: &Published) -> Result<(), LogError> {
+    let io = |e: std::io::Error| LogError::Store(format!("static copy in {}: {e}", dir.display()));
+    let paths = tongxin_tlog::tile::new_tiles(from, p.size)
+        .into_iter()
+        .map(|t| t.path())
+        .chain(tongxin_tlog::tile::new_bundles(from, p.size).into_iter().map(|b| b.path()));
+    for path in paths {
+        let Some((data, _)) = log.tile(&path).await? else {
+            return Err(LogError::Corrupt(format!("{path} is not in the log of size {}", p.size)));
+        };
+        write_atomically(&dir.join(&path), &data).map_err(io)?;
+    }
+    write_atomically(&dir.join("checkpoint"), p.note.as_bytes()).map_err(io)
+}
+
+fn write_atomically(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("tmp-tongxin");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }

@@ -122,3 +122,35 @@ async fn a_key_for_another_origin_is_refused() {
     let err = Log::open(store("origin").await, config(&key)).await.err().expect("refused");
     assert!(matches!(err, LogError::Config(_)), "{err}");
 }
+
+#[tokio::test]
+async fn the_static_copy_verifies_with_the_independent_verifier() {
+    let key = SignerKey::generate(ORIGIN, SignatureType::Ed25519).unwrap();
+    let log = Log::open(store("static").await, config(&key)).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("tongxin-log-mirror-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mirror = log.mirror(dir.clone());
+    for round in 0..3u64 {
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let log = log.clone();
+            tasks.push(tokio::spawn(async move { log.append(entry(round * 1000 + i)).await.unwrap() }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+    let size = log.covering(599).await.unwrap().size;
+    // The copy catches up with the newest checkpoint.
+    for _ in 0..100 {
+        if std::fs::read_to_string(dir.join("checkpoint")).is_ok_and(|c| c.contains(&format!("\n{size}\n"))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let fetch = tongxin_tlog_client::DirFetch::new(dir.clone());
+    let report = tongxin_tlog_client::verify_log(&fetch, key.verifier(), None, None, |_| {}).await.unwrap();
+    assert_eq!(report.size, 600);
+    mirror.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -143,6 +143,10 @@ pub struct LogArgs {
     /// How many witnesses must cosign a checkpoint for receipts to count as witnessed.
     #[arg(long, default_value_t = 0)]
     pub witness_quorum: usize,
+    /// Also keep a static copy of the log (checkpoint, tiles, bundles) in this directory,
+    /// for any web server or object store to serve.
+    #[arg(long)]
+    pub log_static_dir: Option<PathBuf>,
     /// A writer silent for this many seconds is presumed dead and its lease taken over.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub log_lease_secs: u64,
