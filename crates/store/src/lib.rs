@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod codec;
+pub mod rows;
 
 use std::collections::HashSet;
 
