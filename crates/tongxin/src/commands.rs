@@ -301,6 +301,9 @@ async fn known(store: &dyn Store, refs: &References) -> Result<Known, StoreError
 
 async fn import(store: &dyn Store, what: Entity, file: Option<&Path>, province: Option<&str>) -> Result<()> {
     let started = Instant::now();
+    // Generated initial passwords, written beside the file once the import committed.
+    let mut generated: Vec<(String, String)> = Vec::new();
+    let mut passwords_file = None;
     let (batch, source) = match (what, file) {
         (Entity::Units, None) => {
             if let Some(p) = province
@@ -324,18 +327,52 @@ async fn import(store: &dyn Store, what: Entity, file: Option<&Path>, province: 
                 Entity::Units => tongxin_transfer::Entity::Units,
                 Entity::Bodies => tongxin_transfer::Entity::Bodies,
                 Entity::Demands => tongxin_transfer::Entity::Demands,
+                Entity::Users => tongxin_transfer::Entity::Users,
             };
             let known = known(store, &tongxin_transfer::references(&table, entity)).await?;
             let actor = format!("import:{name}");
-            let batch =
-                match what {
-                    Entity::Units => tongxin_transfer::import_units(&table, &known)
-                        .map(|units| ImportBatch { units, actor, ..Default::default() }),
-                    Entity::Bodies => tongxin_transfer::import_bodies(&table, &known)
-                        .map(|bodies| ImportBatch { bodies, actor, ..Default::default() }),
-                    Entity::Demands => tongxin_transfer::import_demands(&table, &known)
-                        .map(|demands| ImportBatch { demands, actor, ..Default::default() }),
-                };
+            let batch = match what {
+                Entity::Units => tongxin_transfer::import_units(&table, &known).map(|units| ImportBatch {
+                    units,
+                    actor,
+                    ..Default::default()
+                }),
+                Entity::Bodies => tongxin_transfer::import_bodies(&table, &known).map(|bodies| ImportBatch {
+                    bodies,
+                    actor,
+                    ..Default::default()
+                }),
+                Entity::Demands => tongxin_transfer::import_demands(&table, &known)
+                    .map(|demands| ImportBatch { demands, actor, ..Default::default() }),
+                Entity::Users => match tongxin_transfer::import_users(&table, &known) {
+                    Ok(rows) => {
+                        let out = path.with_file_name(format!("{name}.passwords.csv"));
+                        if rows.iter().any(|r| r.password.is_none()) && out.exists() {
+                            bail!(
+                                "{} exists: move it away first (it would receive the generated passwords)",
+                                out.display()
+                            );
+                        }
+                        let mut users = Vec::with_capacity(rows.len());
+                        for row in rows {
+                            let password = match row.password {
+                                Some(p) => p,
+                                None => {
+                                    let p = tongxin_server::auth::new_token()[..16].to_owned();
+                                    generated.push((row.user.username.clone(), p.clone()));
+                                    p
+                                }
+                            };
+                            let mut user = row.user;
+                            user.password_hash = tongxin_domain::account::hash_password(&password)?;
+                            users.push(user);
+                        }
+                        passwords_file = Some(out);
+                        Ok(ImportBatch { users, actor, ..Default::default() })
+                    }
+                    Err(e) => Err(e),
+                },
+            };
             match batch {
                 Ok(b) => (b, name),
                 Err(errors) => bail!("{name}: nothing was imported.\n{errors}"),
@@ -355,9 +392,21 @@ async fn import(store: &dyn Store, what: Entity, file: Option<&Path>, province: 
     })?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "Imported from {source}: {} units, {} bodies, {} demands in {secs:.1} s.",
-        counts.units, counts.bodies, counts.demands
+        "Imported from {source}: {} units, {} bodies, {} demands, {} accounts in {secs:.1} s.",
+        counts.units, counts.bodies, counts.demands, counts.users
     );
+    if let (Some(out), false) = (passwords_file, generated.is_empty()) {
+        let mut text = String::from("username,password\n");
+        for (u, p) in &generated {
+            text.push_str(&format!("{u},{p}\n"));
+        }
+        write_secret(&out, text.trim_end())?;
+        eprintln!(
+            "{} generated initial passwords are in {} (readable by you only): hand them out, then delete the file.",
+            generated.len(),
+            out.display()
+        );
+    }
     Ok(())
 }
 
@@ -366,6 +415,7 @@ async fn export(store: &dyn Store, what: Entity, file: &Path, unit: Option<&str>
     let format = Format::from_path(&name).map_err(|e| anyhow!("{e}"))?;
     let unit = unit.map(UnitCode::parse).transpose().map_err(|e| anyhow!("--unit: {e}"))?;
     let bytes = match what {
+        Entity::Users => bail!("accounts cannot be exported (only their password hashes are stored)"),
         Entity::Units => tongxin_transfer::export_units(&store.units_under(unit.as_ref()).await?, format),
         Entity::Bodies => tongxin_transfer::export_bodies(&store.bodies(unit.as_ref()).await?, format),
         Entity::Demands => {

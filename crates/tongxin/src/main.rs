@@ -76,7 +76,7 @@ enum Command {
         #[command(flatten)]
         log: LogArgs,
     },
-    /// Import units, bodies or demands (CSV in UTF-8 or GB18030, XLSX, JSON). All or nothing.
+    /// Import units, bodies, demands or accounts (CSV in UTF-8 or GB18030, XLSX, JSON). All or nothing.
     Import {
         #[arg(value_enum)]
         what: Entity,
@@ -157,6 +157,10 @@ pub enum Entity {
     Units,
     Bodies,
     Demands,
+    /// Accounts of cadres and body staff (import only): `username, display_name, role,
+    /// scope, body, password`; missing passwords are generated and written to
+    /// `<file>.passwords.csv`, readable by the owner only.
+    Users,
 }
 
 #[derive(Debug, Subcommand)]

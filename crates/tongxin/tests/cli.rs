@@ -154,3 +154,50 @@ fn user_add_prints_a_generated_password_once() {
     assert_eq!(password.len(), 16, "a generated password on stdout");
     assert!(!stderr(&out).contains(&password), "the password is not logged");
 }
+
+#[test]
+fn accounts_import_in_bulk_with_generated_passwords_and_refuse_bad_rows() {
+    let s = Scratch::new("users");
+    ok(s.run(&["import", "units", "--province", "35"]));
+    std::fs::write(s.path("bodies.csv"), BODIES).unwrap();
+    ok(s.run(&["import", "bodies", s.path("bodies.csv").to_str().unwrap()]));
+    let bad = "用户名,姓名,角色,单位代码,所属部门,初始密码\n\
+wang.fang,王芳,上级部门工作人员,35,35/福建省农业农村厅/种植业管理处,\n\
+li.si,李四,boss,35,,\n\
+li.si,李四,基层干部,350199,,short\n";
+    std::fs::write(s.path("bad.csv"), bad).unwrap();
+    let out = s.run(&["import", "users", s.path("bad.csv").to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for needle in
+        ["row 3, column role", "row 4, column username", "row 4, column scope", "row 4, column password"]
+    {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(!s.path("bad.csv.passwords.csv").exists(), "nothing generated for a refused file");
+
+    let good = "username,display_name,role,scope,body,password\n\
+wang.fang,王芳,body_staff,35,35/福建省农业农村厅/种植业管理处,\n\
+chen.jing,陈静,cadre,350102001,,Initial-Pass-1\n";
+    std::fs::write(s.path("users.csv"), good).unwrap();
+    let out = ok(s.run(&["import", "users", s.path("users.csv").to_str().unwrap()]));
+    assert!(stderr(&out).contains("2 accounts"), "{}", stderr(&out));
+    let passwords = s.path("users.csv.passwords.csv");
+    let text = std::fs::read_to_string(&passwords).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and the one generated password: {text}");
+    assert!(lines[1].starts_with("wang.fang,") && lines[1].len() == "wang.fang,".len() + 16, "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&passwords).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    // Importing the same accounts again is refused: usernames are unique.
+    std::fs::remove_file(&passwords).unwrap();
+    let again = s.run(&["import", "users", s.path("users.csv").to_str().unwrap()]);
+    assert!(
+        !again.status.success() && stderr(&again).contains("username already exists"),
+        "{}",
+        stderr(&again)
+    );
+}

@@ -99,7 +99,7 @@ fn parse_origin(s: &str) -> Result<DemandOrigin, Reason> {
 }
 
 /// Finds the source body: a UUID, `unit/department` or `unit/department/division`.
-fn resolve_body<'a>(s: &str, index: &BodyIndex<'a>) -> Result<&'a Body, Reason> {
+pub(crate) fn resolve_body<'a>(s: &str, index: &BodyIndex<'a>) -> Result<&'a Body, Reason> {
     if let Ok(id) = Uuid::parse_str(s) {
         return index.get(&id).ok_or_else(|| (format!("机构 {id} 不存在"), format!("unknown body {id}")));
     }

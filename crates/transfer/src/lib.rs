@@ -36,6 +36,7 @@ pub mod escape;
 mod export;
 mod table;
 mod units;
+mod users;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -48,6 +49,7 @@ pub use demands::{DEMAND_COLUMNS, export_demands, import_demands};
 pub use error::{ExportError, FormatError, ImportErrors, MAX_ERRORS, RowError, RowLabel};
 pub use table::{Cell, Format, Row, Table, decode_text, read_table, read_table_as};
 pub use units::{UNIT_COLUMNS, export_units, import_units};
+pub use users::{AccountRow, USER_COLUMNS, import_users};
 
 /// What the store already holds that an import may refer to.
 ///
@@ -70,6 +72,7 @@ pub enum Entity {
     Units,
     Bodies,
     Demands,
+    Users,
 }
 
 /// The stored things a table refers to. The caller builds [`Known`] as:
@@ -89,6 +92,7 @@ pub fn references(table: &Table, entity: Entity) -> References {
         Entity::Units => units::references(table),
         Entity::Bodies => bodies::references(table),
         Entity::Demands => demands::references(table),
+        Entity::Users => users::references(table),
     }
 }
 
