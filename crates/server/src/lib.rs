@@ -41,6 +41,9 @@ pub struct AppState {
 pub struct Config {
     /// Mark cookies `Secure` (behind HTTPS).
     pub secure_cookies: bool,
+    /// The address users reach the server at (`https://tongxin.example.gov.cn`), for
+    /// links handed to other programs such as calendar feeds; default: the request's host.
+    pub public_url: Option<String>,
 }
 
 /// The whole application: API, pages and static assets, with CSRF protection on every

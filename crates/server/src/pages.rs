@@ -360,6 +360,20 @@ pub async fn demands_on(
     Ok(out)
 }
 
+/// The scheme and host the server is reached at, for addresses handed to other programs.
+fn public_base(state: &AppState, headers: &axum::http::HeaderMap) -> String {
+    if let Some(url) = &state.config.public_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .unwrap_or("127.0.0.1:8080");
+    let scheme = if state.config.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
 /// Demands longer than this many days are "ongoing" on the calendar.
 const ONGOING_DAYS: i64 = 7;
 
@@ -394,6 +408,7 @@ async fn calendar_page(
     PageUser(user): PageUser,
     Path(code): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
 ) -> PageResult {
     let code = parse_code("code", &code).or_page(l)?;
     if !authz::can_list_unit(&user, &code) && !code.contains(&user.scope) {
@@ -439,9 +454,13 @@ async fn calendar_page(
     }
     let total = ongoing.len()
         + demands.iter().filter(|d| d.starts_at.date() <= last && d.ends_at.date() >= month).count();
-    let feed_url = q.get("feed").map(|_| ()).map(|_| String::new());
-    let feed_url = match feed_url {
-        Some(_) => Some(crate::calendar::new_feed_url(&state, &user, &code).await.or_page(l)?),
+    // A calendar app needs an absolute address: the configured public URL, else the
+    // host this page was requested on.
+    let feed_url = match q.get("feed") {
+        Some(_) => {
+            let path = crate::calendar::new_feed_url(&state, &user, &code).await.or_page(l)?;
+            Some(format!("{}{path}", public_base(&state, &headers)))
+        }
         None => None,
     };
     Ok(render(&CalendarPage {

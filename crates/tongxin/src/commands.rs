@@ -14,10 +14,11 @@ use crate::{BenchCommand, Cli, Command, Entity, UserCommand};
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, secure_cookies, log } => {
+        Command::Serve { listen, secure_cookies, public_url, log } => {
             let store = open_store(&cli.db).await?;
             let log = open_log(store.clone(), &cli.db, &log).await?;
-            serve(store, &listen, secure_cookies, Some(log)).await
+            let config = tongxin_server::Config { secure_cookies, public_url };
+            serve(store, &listen, config, Some(log)).await
         }
         Command::Demo { province, year, seed, demo_db, fresh, listen, no_serve, log } => {
             demo(&demo_db, &province, year, seed, fresh, &listen, no_serve, &log).await
@@ -152,7 +153,7 @@ fn write_secret(path: &Path, text: &str) -> Result<()> {
 async fn serve(
     store: Arc<dyn Store>,
     listen: &str,
-    secure_cookies: bool,
+    config: tongxin_server::Config,
     log: Option<tongxin_log::Log>,
 ) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
@@ -161,7 +162,7 @@ async fn serve(
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = store.backend(), "serving");
     eprintln!("tongxin is serving on http://{addr}/  (Ctrl-C to stop)");
-    let app = tongxin_server::app_with_log(store, tongxin_server::Config { secure_cookies }, log);
+    let app = tongxin_server::app_with_log(store, config, log);
     tongxin_server::serve(listener, app).await?;
     Ok(())
 }
@@ -276,7 +277,7 @@ async fn demo(
     eprintln!("Sign in at http://{listen}/login");
     let log = open_log(store.clone(), db, log).await?;
     eprintln!("The public transparency log: http://{listen}/log");
-    serve(store, listen, false, Some(log)).await
+    serve(store, listen, tongxin_server::Config::default(), Some(log)).await
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {

@@ -47,6 +47,10 @@ enum Command {
         /// Mark cookies Secure (when served behind HTTPS).
         #[arg(long)]
         secure_cookies: bool,
+        /// The address users reach the server at (e.g. https://tongxin.example.gov.cn), for
+        /// links handed to other programs such as calendar feeds.
+        #[arg(long)]
+        public_url: Option<String>,
         #[command(flatten)]
         log: LogArgs,
     },
