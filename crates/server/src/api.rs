@@ -494,52 +494,54 @@ pub async fn visible_demand(state: &AppState, user: &tongxin_domain::User, id: U
     }
 }
 
+/// Parses the optional parameter `name`; a bad value adds its field errors to `errors`.
+fn optional<T>(
+    q: &HashMap<String, String>,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+    parse: impl FnOnce(&str) -> ApiResult<T>,
+) -> Option<T> {
+    match parse(param(q, name)?) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errors.extend(e.body.fields.into_iter().map(|f| FieldError::new(f.field, f.zh, f.en)));
+            None
+        }
+    }
+}
+
 /// Builds a store filter from query parameters, limited to what `user` may list.
 pub fn demand_filter(q: &HashMap<String, String>, user: &tongxin_domain::User) -> ApiResult<DemandFilter> {
     let mut errors: Vec<FieldError> = Vec::new();
-    let mut collect = |r: ApiResult<()>| {
-        if let Err(e) = r {
-            errors.extend(e.body.fields.into_iter().map(|f| FieldError::new(f.field, f.zh, f.en)));
-        }
+    let e = &mut errors;
+    let mut f = DemandFilter {
+        unit: optional(q, "unit", e, |u| parse_code("unit", u)),
+        body: optional(q, "body", e, |b| parse_uuid("body", b)),
+        kind: optional(q, "kind", e, |k| {
+            DemandKind::parse(k).ok_or_else(|| {
+                AppError::field("kind", format!("未知的事项类型“{k}”"), format!("unknown kind '{k}'"))
+            })
+        }),
+        status: optional(q, "status", e, |s| {
+            DemandStatus::parse(s).ok_or_else(|| {
+                AppError::field("status", format!("未知的状态“{s}”"), format!("unknown status '{s}'"))
+            })
+        }),
+        from: optional(q, "from", e, |t| parse_time("from", t)),
+        to: optional(q, "to", e, |t| parse_time("to", t)),
+        after: optional(q, "after", e, decode_cursor),
+        limit: optional(q, "limit", e, |l| {
+            parse_u32("limit", l).and_then(|n| {
+                if (1..=1000).contains(&n) {
+                    Ok(n)
+                } else {
+                    Err(AppError::field("limit", "每页条数须为 1–1000", "limit must be 1 to 1000"))
+                }
+            })
+        })
+        .unwrap_or(0),
+        ..DemandFilter::default()
     };
-    let mut f = DemandFilter::default();
-    collect(param(q, "unit").map(|u| parse_code("unit", u).map(|c| f.unit = Some(c))).unwrap_or(Ok(())));
-    collect(param(q, "body").map(|b| parse_uuid("body", b).map(|b| f.body = Some(b))).unwrap_or(Ok(())));
-    collect(
-        param(q, "kind")
-            .map(|k| {
-                DemandKind::parse(k).map(|k| f.kind = Some(k)).ok_or_else(|| {
-                    AppError::field("kind", format!("未知的事项类型“{k}”"), format!("unknown kind '{k}'"))
-                })
-            })
-            .unwrap_or(Ok(())),
-    );
-    collect(
-        param(q, "status")
-            .map(|s| {
-                DemandStatus::parse(s).map(|s| f.status = Some(s)).ok_or_else(|| {
-                    AppError::field("status", format!("未知的状态“{s}”"), format!("unknown status '{s}'"))
-                })
-            })
-            .unwrap_or(Ok(())),
-    );
-    collect(param(q, "from").map(|t| parse_time("from", t).map(|t| f.from = Some(t))).unwrap_or(Ok(())));
-    collect(param(q, "to").map(|t| parse_time("to", t).map(|t| f.to = Some(t))).unwrap_or(Ok(())));
-    collect(param(q, "after").map(|a| decode_cursor(a).map(|c| f.after = Some(c))).unwrap_or(Ok(())));
-    collect(
-        param(q, "limit")
-            .map(|l| {
-                parse_u32("limit", l).and_then(|n| {
-                    if (1..=1000).contains(&n) {
-                        f.limit = n;
-                        Ok(())
-                    } else {
-                        Err(AppError::field("limit", "每页条数须为 1–1000", "limit must be 1 to 1000"))
-                    }
-                })
-            })
-            .unwrap_or(Ok(())),
-    );
     f.include_cascade = matches!(param(q, "cascade"), Some("1" | "true"));
     Invalid::check(errors)?;
     // Without a unit, list the user's own scope; a body's staff may list their body's.
