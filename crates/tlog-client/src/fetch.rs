@@ -280,7 +280,7 @@ impl HttpFetch {
 
 /// An error and its sources on one line ("connection refused" is usually
 /// two levels down in hyper's errors).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -24,7 +24,7 @@ pub mod fixture;
 pub mod log;
 pub mod receipt;
 
-pub use fetch::{DirFetch, Fetch, FetchError, HttpFetch, MemoryFetch, Source};
+pub use fetch::{DirFetch, Fetch, FetchError, HttpFetch, MemoryFetch, Source, error_chain};
 pub use fixture::StaticLog;
 pub use log::{LogError, LogReport, Progress, verify_log};
 pub use receipt::{ReceiptFileError, ReceiptReport, verify_receipt_file};

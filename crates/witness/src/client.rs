@@ -11,6 +11,7 @@
 //! request with a old size of zero to obtain it").
 
 use std::time::Duration;
+use tongxin_tlog_client::error_chain;
 
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::Bytes;
@@ -165,19 +166,6 @@ fn add_checkpoint_uri(witness_url: &str) -> Result<Uri, WitnessClientError> {
         return Err(bad("it has no host"));
     }
     Ok(uri)
-}
-
-/// An error and its sources on one line ("connection refused" is usually
-/// two levels down in hyper's errors).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]
