@@ -3,10 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tongxin_domain::{Body, BodyKind, UnitCode, new_id};
+use tongxin_domain::{Body, BodyKind, UnitCode};
 use uuid::Uuid;
 
-use crate::columns::{ColumnSpec, Columns, Reason, RowReader, parse_uuid};
+use crate::columns::{ColumnSpec, Columns, Reason, RowReader, read_id};
 use crate::error::{ExportError, ImportErrors, Problems};
 use crate::export::{Value, write};
 use crate::table::{Format, Table};
@@ -83,18 +83,7 @@ pub fn import_bodies(table: &Table, known: &Known) -> Result<Vec<Body>, ImportEr
     let mut ids: HashMap<Uuid, usize> = HashMap::with_capacity(table.rows.len());
     for row in &table.rows {
         let mut r = RowReader::new(row, &cols, &mut problems);
-        let id = r.parsed("id", None, |s| parse_uuid(s).map(Some)).map(|id| id.unwrap_or_else(new_id));
-        if let Some(id) = id {
-            if let Some(first) = ids.get(&id) {
-                r.error(
-                    "id",
-                    format!("编号 {id} 重复：第 {first} 行和第 {} 行", r.number()),
-                    format!("duplicate id {id}: rows {first} and {}", r.number()),
-                );
-            } else {
-                ids.insert(id, r.number());
-            }
-        }
+        let id = read_id(&mut r, &mut ids);
         let unit = r.required("unit", |s| UnitCode::parse(s).map_err(first_reason));
         if let Some(u) = &unit
             && !known.units.contains(u)

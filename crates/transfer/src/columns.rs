@@ -2,6 +2,8 @@
 //! one row's cells by column, and parsing cell text into numbers, dates, flags and lists,
 //! with a zh/en reason for every refusal.
 
+use std::collections::HashMap;
+
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use tongxin_domain::{FieldError, Level};
 use uuid::Uuid;
@@ -388,6 +390,22 @@ pub(crate) fn parse_level(s: &str) -> Result<Level, Reason> {
             format!("unknown level '{s}' (expected province, prefecture, county, township or village)"),
         )
     })
+}
+
+/// The optional `id` column: a UUID, or a new one when empty; an id seen on an earlier row
+/// (recorded in `ids` with its row number) is reported naming both rows.
+pub(crate) fn read_id(r: &mut RowReader<'_, '_>, ids: &mut HashMap<Uuid, usize>) -> Option<Uuid> {
+    let id = r.parsed("id", None, |s| parse_uuid(s).map(Some))?.unwrap_or_else(tongxin_domain::new_id);
+    if let Some(first) = ids.get(&id) {
+        r.error(
+            "id",
+            format!("编号 {id} 重复：第 {first} 行和第 {} 行", r.number()),
+            format!("duplicate id {id}: rows {first} and {}", r.number()),
+        );
+    } else {
+        ids.insert(id, r.number());
+    }
+    Some(id)
 }
 
 #[cfg(test)]

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use tongxin_domain::{Body, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, UnitCode, new_id};
+use tongxin_domain::{Body, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, UnitCode};
 use uuid::Uuid;
 
 use crate::columns::{
     CODE_SEPARATORS, ColumnSpec, Columns, DateEnd, Reason, RowReader, TEXT_SEPARATORS, parse_bool,
-    parse_datetime, parse_f64, parse_level, parse_u32, parse_uuid,
+    parse_datetime, parse_f64, parse_level, parse_u32, read_id,
 };
 use crate::error::{ExportError, ImportErrors, Problems};
 use crate::export::{Value, write};
@@ -154,18 +154,7 @@ pub fn import_demands(table: &Table, known: &Known) -> Result<Vec<Demand>, Impor
     let mut demands = Vec::with_capacity(table.rows.len());
     for row in &table.rows {
         let mut r = RowReader::new(row, &cols, &mut problems);
-        let id = r.parsed("id", None, |s| parse_uuid(s).map(Some)).map(|id| id.unwrap_or_else(new_id));
-        if let Some(id) = id {
-            if let Some(first) = ids.get(&id) {
-                r.error(
-                    "id",
-                    format!("编号 {id} 重复：第 {first} 行和第 {} 行", r.number()),
-                    format!("duplicate id {id}: rows {first} and {}", r.number()),
-                );
-            } else {
-                ids.insert(id, r.number());
-            }
-        }
+        let id = read_id(&mut r, &mut ids);
         let kind = r.required("kind", parse_kind);
         let source = r.required("source_body", |s| resolve_body(s, &index));
         let title = r.text("title").to_owned();
