@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{FieldError, Invalid};
+use crate::flag::Flag;
 use crate::unit::{Level, UnitCode};
 
 /// The kinds of DESIGN.md §3.1.
@@ -213,6 +214,10 @@ pub struct Cost {
     pub indicators: u32,
     /// Documents: length in characters.
     pub doc_chars: u32,
+    /// Meetings: minutes of the principal leader's speech or main report.
+    pub speech_minutes: u32,
+    /// What the demand is and what it requires beyond its costs (see [`Flag`]).
+    pub flags: Vec<Flag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -345,6 +350,22 @@ impl Demand {
                     format!("cost.fields[{i}]"),
                     "字段名须为 1–100 个字，且不含控制字符",
                     "a field name must be 1 to 100 characters without control characters",
+                ));
+            }
+        }
+        if c.speech_minutes > 24 * 60 {
+            e.push(FieldError::new(
+                "cost.speech_minutes",
+                "讲话时长不能超过 1440 分钟",
+                "speech_minutes must be at most 1,440",
+            ));
+        }
+        for (i, f) in c.flags.iter().enumerate() {
+            if c.flags[..i].contains(f) {
+                e.push(FieldError::new(
+                    format!("cost.flags[{i}]"),
+                    format!("标记“{}”重复", f.zh()),
+                    format!("flag {} is listed twice", f.as_str()),
                 ));
             }
         }

@@ -8,12 +8,14 @@ pub mod account;
 pub mod body;
 pub mod demand;
 pub mod error;
+pub mod flag;
 pub mod unit;
 
 pub use account::{Role, User};
 pub use body::{Body, BodyKind};
 pub use demand::{Cost, Demand, DemandKind, DemandOrigin, DemandStatus};
 pub use error::{FieldError, Invalid};
+pub use flag::Flag;
 pub use unit::{Level, Unit, UnitCode};
 
 /// A new application-generated key: UUIDv7, so keys sort by creation time and

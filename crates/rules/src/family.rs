@@ -27,7 +27,7 @@ pub enum ParamType {
     Kinds,
     /// A list of hierarchy levels (`province` … `village`).
     Levels,
-    /// A list of practices from [`Practice`].
+    /// A list of demand flags ([`Practice`]).
     Practices,
     /// `department` or `system`.
     Scope,
@@ -89,49 +89,8 @@ pub enum Scope {
     System,
 }
 
-/// Practices that a published rule forbids outright, flagged on a demand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Practice {
-    /// A document demanding a report on its implementation (落实情况报告).
-    ImplementationReport,
-    /// A document demanding supporting documents (配套文件).
-    SupportingDocument,
-    /// 一票否决.
-    OneVoteVeto,
-    /// 责任状.
-    ResponsibilityPledge,
-    /// 强制打卡签到.
-    ForcedClockIn,
-    /// Ranking or publicising an app's install rate (考核、通报下载安装率).
-    InstallRateRanking,
-    /// Online-time or study-time statistics as assessment (在线时长、学习时长).
-    OnlineTime,
-    /// Likes, forwards, votes or comments as assessment basis (点赞、转发、投票).
-    LikesForwards,
-    /// Points rankings (积分排名).
-    PointsRanking,
-    /// Forced download or periodic login (强制下载、定期登录).
-    ForcedDownload,
-    /// Unnecessary forced upload of photos, videos or tracks (强制上传照片、视频、轨迹).
-    ForcedUpload,
-}
-
-impl Practice {
-    pub const ALL: [(&'static str, Practice); 11] = [
-        ("implementation_report", Practice::ImplementationReport),
-        ("supporting_document", Practice::SupportingDocument),
-        ("one_vote_veto", Practice::OneVoteVeto),
-        ("responsibility_pledge", Practice::ResponsibilityPledge),
-        ("forced_clock_in", Practice::ForcedClockIn),
-        ("install_rate_ranking", Practice::InstallRateRanking),
-        ("online_time", Practice::OnlineTime),
-        ("likes_forwards", Practice::LikesForwards),
-        ("points_ranking", Practice::PointsRanking),
-        ("forced_download", Practice::ForcedDownload),
-        ("forced_upload", Practice::ForcedUpload),
-    ];
-}
+/// Practices that a published rule forbids outright are flags on a demand.
+pub use tongxin_domain::Flag as Practice;
 
 fn is_true() -> bool {
     true

@@ -205,9 +205,7 @@ impl<'a> Ctx<'a> {
                     let s = match spec.ty {
                         ParamType::Kinds => DemandKind::parse(&s).map(|k| k.as_str().to_owned()),
                         ParamType::Levels => LEVELS.iter().find(|(n, _)| *n == s).map(|(n, _)| n.to_string()),
-                        ParamType::Practices => {
-                            Practice::ALL.iter().find(|(n, _)| *n == s).map(|(n, _)| n.to_string())
-                        }
+                        ParamType::Practices => Practice::parse(&s).map(|p| p.as_str().to_string()),
                         _ => Some(s),
                     };
                     match s {

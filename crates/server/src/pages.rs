@@ -11,8 +11,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use tongxin_domain::{
-    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, FieldError, Level, Role, Unit,
-    UnitCode, User,
+    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, FieldError, Flag, Level, Role,
+    Unit, UnitCode, User,
 };
 use tongxin_store::{DemandFilter, DemandRevision};
 
@@ -491,6 +491,11 @@ struct DemandPage {
 }
 
 impl DemandPage {
+    fn flag_names(&self) -> String {
+        let names: Vec<&str> = self.demand.cost.flags.iter().map(|f| self.c.l.t(f.zh(), f.en())).collect();
+        names.join(self.c.l.t("、", ", "))
+    }
+
     fn levels(&self) -> String {
         let names: Vec<&str> =
             self.demand.cost.attend_levels.iter().map(|l| level_name(&self.c.l, l)).collect();
@@ -577,6 +582,8 @@ pub struct DemandForm {
     pub video: bool,
     pub indicators: String,
     pub doc_chars: String,
+    pub speech_minutes: String,
+    pub flags: Vec<String>,
 }
 
 impl DemandForm {
@@ -603,6 +610,8 @@ impl DemandForm {
                 "video" => f.video = true,
                 "indicators" => f.indicators = v,
                 "doc_chars" => f.doc_chars = v,
+                "speech_minutes" => f.speech_minutes = v,
+                "flags" => f.flags.push(v),
                 _ => {}
             }
         }
@@ -660,6 +669,15 @@ impl DemandForm {
         let forms = num("cost.forms", &self.forms, true) as u32;
         let indicators = num("cost.indicators", &self.indicators, true) as u32;
         let doc_chars = num("cost.doc_chars", &self.doc_chars, true) as u32;
+        let speech_minutes = num("cost.speech_minutes", &self.speech_minutes, true) as u32;
+        let mut flags = Vec::new();
+        for f in &self.flags {
+            match Flag::parse(f) {
+                Some(f) if !flags.contains(&f) => flags.push(f),
+                Some(_) => {}
+                None => keep(Err(AppError::field("cost.flags", "标记无效", "invalid flag"))),
+            }
+        }
         let mut attend_levels = Vec::new();
         for l in &self.attend_levels {
             match Level::parse(l) {
@@ -699,6 +717,8 @@ impl DemandForm {
                         video: self.video,
                         indicators,
                         doc_chars,
+                        speech_minutes,
+                        flags,
                     },
                 })
             }
@@ -750,6 +770,16 @@ impl DemandFormPage {
 
     fn kinds(&self) -> Vec<(&'static str, &'static str)> {
         DemandKind::ALL.iter().map(|k| (k.as_str(), kind_name(&self.c.l, k))).collect()
+    }
+
+    /// Every flag with its name in the page language and whether the form has it.
+    fn flag_choices(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Flag::ALL
+            .iter()
+            .map(|f| {
+                (f.as_str(), self.c.l.t(f.zh(), f.en()), self.form.flags.iter().any(|s| s == f.as_str()))
+            })
+            .collect()
     }
 
     fn levels(&self) -> Vec<(&'static str, &'static str, bool)> {

@@ -146,5 +146,5 @@ async fn the_documented_operations_match_the_snapshot() {
     let mut schemas: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
     schemas.sort();
     let schemas: Vec<&str> = schemas.into_iter().map(|s| s.as_str()).collect();
-    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldErrorBody Level Role SignIn SignedIn Unit UnitCode UnitDetail"].assert_eq(&schemas.join(" "));
+    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldErrorBody Flag Level Role SignIn SignedIn Unit UnitCode UnitDetail"].assert_eq(&schemas.join(" "));
 }

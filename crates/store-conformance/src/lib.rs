@@ -9,8 +9,8 @@ use std::pin::Pin;
 use chrono::{Duration, NaiveDate, NaiveDateTime, Utc};
 use futures_util::FutureExt;
 use tongxin_domain::{
-    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, Role, Unit, UnitCode, User,
-    new_id,
+    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Flag, Level, Role, Unit, UnitCode,
+    User, new_id,
 };
 use tongxin_store::{DemandFilter, ImportBatch, Session, Store, StoreError};
 use uuid::Uuid;
@@ -286,6 +286,8 @@ async fn demand_create_checks_references(s: &dyn Store) {
         video: true,
         indicators: 7,
         doc_chars: 4_200,
+        speech_minutes: 45,
+        flags: vec![Flag::Comprehensive, Flag::OneVoteVeto],
     };
     rich.origin = DemandOrigin::Reported;
     let stored = s.create_demand(rich.clone(), "tester").await.unwrap();

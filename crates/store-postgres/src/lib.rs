@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
-use tongxin_domain::{Body, Demand, DemandStatus, Unit, UnitCode, User};
+use tongxin_domain::{Body, Demand, DemandStatus, Flag, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
     Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, Page, Progress,
@@ -211,11 +211,13 @@ async fn insert_demands(
             csv_text(&mut data, &fields_to_text(&c.fields));
             let _ = writeln!(
                 data,
-                ",{},{},{},{},{},{},{},{}",
+                ",{},{},{},{},{},{},{},{},{},{}",
                 levels_to_bits(&c.attend_levels),
                 c.video,
                 c.indicators,
                 c.doc_chars,
+                c.speech_minutes,
+                Flag::to_bits(&c.flags),
                 d.revision,
                 now,
                 actor_csv,
@@ -229,7 +231,8 @@ async fn insert_demands(
             tx,
             "COPY demands (province, id, kind, source_body, source_department, title, topic, targets, starts_at, ends_at, \
              status, origin, cadre_hours, cadres_required, host_person_days, visitors, forms, fields, attend_levels, video, \
-             indicators, doc_chars, revision, changed_at, changed_by, last_action) FROM STDIN WITH (FORMAT csv)",
+             indicators, doc_chars, speech_minutes, flags, revision, changed_at, changed_by, last_action) \
+             FROM STDIN WITH (FORMAT csv)",
             data,
         )
         .await?;

@@ -12,6 +12,7 @@ use crate::rows::db;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
     (2, "log", include_str!("../migrations/0002_log.sql")),
+    (3, "demand_flags", include_str!("../migrations/0003_demand_flags.sql")),
 ];
 
 pub async fn run(pool: &PgPool) -> Result<()> {

@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
-use tongxin_domain::{Body, Demand, Unit, UnitCode, User};
+use tongxin_domain::{Body, Demand, Flag, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
     Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, Page, Progress,
@@ -237,8 +237,9 @@ async fn insert_demands(
         let sql = multi_insert(
             "INSERT OR FAIL INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
              starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
-             forms, fields, attend_levels, video, indicators, doc_chars, revision, changed_at, changed_by, last_action)",
-            26,
+             forms, fields, attend_levels, video, indicators, doc_chars, speech_minutes, flags, revision, changed_at, \
+             changed_by, last_action)",
+            28,
             chunk.len(),
             DEMAND_CHUNK,
             &Q,
@@ -269,6 +270,8 @@ async fn insert_demands(
                 .bind(c.video)
                 .bind(c.indicators as i64)
                 .bind(c.doc_chars as i64)
+                .bind(c.speech_minutes as i64)
+                .bind(Flag::to_bits(&c.flags) as i64)
                 .bind(d.revision as i64)
                 .bind(now.as_str())
                 .bind(actor)

@@ -26,7 +26,7 @@ macro_rules! row_decoders {
 
         pub const DEMAND_COLUMNS: &str = "id, kind, source_body, source_department, title, topic, targets, starts_at, ends_at, \
             status, origin, cadre_hours, cadres_required, host_person_days, visitors, forms, fields, attend_levels, video, \
-            indicators, doc_chars, revision, changed_at, changed_by, last_action";
+            indicators, doc_chars, speech_minutes, flags, revision, changed_at, changed_by, last_action";
 
         pub fn db(e: sqlx::Error) -> StoreError {
             StoreError::Database(e.to_string())
@@ -98,6 +98,8 @@ macro_rules! row_decoders {
                     video: r.try_get("video").map_err(db)?,
                     indicators: u32_of("indicators")?,
                     doc_chars: u32_of("doc_chars")?,
+                    speech_minutes: u32_of("speech_minutes")?,
+                    flags: ::tongxin_domain::Flag::from_bits(u32_of("flags")?),
                 },
                 revision: u32_of("revision")?,
             };

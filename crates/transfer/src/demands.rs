@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use tongxin_domain::{Body, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, UnitCode};
+use tongxin_domain::{Body, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Flag, Level, UnitCode};
 use uuid::Uuid;
 
 use crate::columns::{
@@ -32,7 +32,10 @@ use crate::{BodyIndex, Known, References};
 ///   (指标数), `doc_chars` (文件字数): whole numbers, default 0;
 /// - `fields` (字段): field names separated by `;` or `；` (a JSON array also works);
 /// - `attend_levels` (参会层级): level codes or Chinese names, separated like targets;
-/// - `video` (视频会议): true/false, 1/0, 是/否; empty is false.
+/// - `video` (视频会议): true/false, 1/0, 是/否; empty is false;
+/// - `speech_minutes` (讲话时长): whole minutes of the principal speech, default 0;
+/// - `flags` (标记): flag codes or Chinese names (`comprehensive`, 一票否决, …), separated
+///   like targets.
 ///
 /// `source_department` is taken from the source body and `revision` is 1.
 pub const DEMAND_COLUMNS: &[ColumnSpec] = &[
@@ -60,7 +63,19 @@ pub const DEMAND_COLUMNS: &[ColumnSpec] = &[
     ColumnSpec { name: "video", aliases: &["视频会议"], required: false },
     ColumnSpec { name: "indicators", aliases: &["指标数"], required: false },
     ColumnSpec { name: "doc_chars", aliases: &["文件字数"], required: false },
+    ColumnSpec { name: "speech_minutes", aliases: &["讲话时长", "讲话分钟"], required: false },
+    ColumnSpec { name: "flags", aliases: &["标记", "性质与要求"], required: false },
 ];
+
+fn parse_flag(s: &str) -> Result<Flag, Reason> {
+    Flag::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+        let codes = Flag::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ");
+        (
+            format!("未知的标记“{s}”（应为 {codes} 或其中文名）"),
+            format!("unknown flag '{s}' (expected one of {codes})"),
+        )
+    })
+}
 
 fn parse_kind(s: &str) -> Result<DemandKind, Reason> {
     DemandKind::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
@@ -195,6 +210,14 @@ pub fn import_demands(table: &Table, known: &Known) -> Result<Vec<Demand>, Impor
         let video = r.parsed("video", false, parse_bool);
         let indicators = r.parsed("indicators", 0, parse_u32);
         let doc_chars = r.parsed("doc_chars", 0, parse_u32);
+        let speech_minutes = r.parsed("speech_minutes", 0, parse_u32);
+        let mut flags: Vec<Flag> = Vec::new();
+        for f in r.list("flags", CODE_SEPARATORS) {
+            match parse_flag(&f) {
+                Ok(flag) => flags.push(flag),
+                Err(reason) => r.reason("flags", reason),
+            }
+        }
         if !r.clean() {
             continue;
         }
@@ -214,6 +237,7 @@ pub fn import_demands(table: &Table, known: &Known) -> Result<Vec<Demand>, Impor
             Some(video),
             Some(indicators),
             Some(doc_chars),
+            Some(speech_minutes),
         ) = (
             id,
             kind,
@@ -230,6 +254,7 @@ pub fn import_demands(table: &Table, known: &Known) -> Result<Vec<Demand>, Impor
             video,
             indicators,
             doc_chars,
+            speech_minutes,
         )
         else {
             continue;
@@ -257,6 +282,8 @@ pub fn import_demands(table: &Table, known: &Known) -> Result<Vec<Demand>, Impor
                 video,
                 indicators,
                 doc_chars,
+                speech_minutes,
+                flags,
             },
             revision: 1,
         };
@@ -302,6 +329,8 @@ pub fn export_demands(demands: &[Demand], format: Format) -> Result<Vec<u8>, Exp
                 Value::Bool(c.video),
                 Value::Int(c.indicators.into()),
                 Value::Int(c.doc_chars.into()),
+                Value::Int(c.speech_minutes.into()),
+                Value::List(c.flags.iter().map(|f| f.as_str().to_owned()).collect()),
             ]
         })
         .collect();

@@ -8,7 +8,9 @@ use calamine::{Data, Reader, Xlsx};
 use chrono::{NaiveDate, NaiveDateTime};
 use common::*;
 use proptest::prelude::*;
-use tongxin_domain::{Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, Unit};
+use tongxin_domain::{
+    Body, BodyKind, Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Flag, Level, Unit,
+};
 use tongxin_transfer::{
     Format, Known, export_bodies, export_demands, export_units, import_bodies, import_demands, import_units,
     read_table,
@@ -92,6 +94,8 @@ fn demand(n: u128, text: &str) -> Demand {
             video: n.is_multiple_of(2),
             indicators: 7,
             doc_chars: 12_000,
+            speech_minutes: 55,
+            flags: vec![Flag::Comprehensive, Flag::PrincipalAttendance],
         },
         revision: 1,
     }
@@ -290,6 +294,8 @@ prop_compose! {
                 video,
                 indicators: counts[3],
                 doc_chars: counts[4],
+                speech_minutes: counts[0] % 1441,
+                flags: Flag::from_bits(counts[1]),
             },
             revision: 1,
         }
