@@ -36,6 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/demands", get(list_demands).post(create_demand))
         .route("/api/demands/{id}", get(get_demand).put(update_demand))
         .route("/api/demands/{id}/cancel", post(cancel_demand))
+        .route("/api/precheck", post(precheck))
+        .route("/api/burden/recompute", post(recompute))
         .route("/api/demands/{id}/history", get(demand_history))
 }
 
@@ -59,7 +61,9 @@ pub fn routes() -> Router<AppState> {
         get_demand,
         update_demand,
         cancel_demand,
-        demand_history
+        demand_history,
+        precheck,
+        recompute
     ),
     components(schemas(
         ErrorBody,
@@ -71,7 +75,11 @@ pub fn routes() -> Router<AppState> {
         BodyDetail,
         SignIn,
         SignedIn,
-        DemandRevision
+        DemandRevision,
+        PrecheckInput,
+        PrecheckAnswer,
+        PrecheckItem,
+        Recomputed
     ))
 )]
 pub struct ApiDoc;
@@ -482,7 +490,9 @@ pub async fn register(
         .await?
         .ok_or_else(|| AppError::field("source_body", "来源部门不存在", "unknown source body"))?;
     authz::check_register(user, &demand, &source)?;
-    Ok(state.store.create_demand(demand, &user.username).await?)
+    let stored = state.store.create_demand(demand, &user.username).await?;
+    state.burden.demand_written(&stored);
+    Ok(stored)
 }
 
 pub async fn visible_demand(state: &AppState, user: &tongxin_domain::User, id: Uuid) -> ApiResult<Demand> {
@@ -613,7 +623,9 @@ async fn update_demand(
     if user.role != Role::Cadre {
         authz::check_register(&user, &demand, &source)?;
     }
-    Ok(Json(state.store.update_demand(demand, input.revision, &user.username).await?))
+    let stored = state.store.update_demand(demand, input.revision, &user.username).await?;
+    state.burden.demand_written(&stored);
+    Ok(Json(stored))
 }
 
 /// Cancels a demand: it stays in the ledger with status `cancelled` and its history.
@@ -634,7 +646,9 @@ pub async fn cancel(
         ));
     }
     demand.status = DemandStatus::Cancelled;
-    Ok(state.store.update_demand(demand, revision, &user.username).await?)
+    let stored = state.store.update_demand(demand, revision, &user.username).await?;
+    state.burden.demand_written(&stored);
+    Ok(stored)
 }
 
 #[utoipa::path(post, path = "/api/demands/{id}/cancel", params(("id" = String, Path)), request_body = CancelInput, responses((status = 200, body = Demand), (status = 409, body = ErrorBody)))]
@@ -659,4 +673,128 @@ async fn demand_history(
     let mut history = state.store.demand_history(id).await?;
     authz::redact_history(&user, &mut history);
     Ok(Json(history))
+}
+
+// ----- pre-check -----
+
+/// Planned demands to check before they are registered.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrecheckInput {
+    /// 1 to 1,000 planned demands, as for `POST /api/demands`.
+    pub demands: Vec<DemandInput>,
+}
+
+/// The answer for one planned demand: its field errors, or what it would break.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PrecheckItem {
+    pub index: usize,
+    /// Problems with the planned demand itself, each naming its field as
+    /// `demands[i].field`; empty when it could be checked.
+    pub errors: Vec<FieldError>,
+    /// Findings (rule, severity, demands, units, evidence), merge candidates and the
+    /// burden added to each target unit.
+    #[schema(value_type = Object)]
+    pub report: Option<tongxin_burden::Precheck>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PrecheckAnswer {
+    pub items: Vec<PrecheckItem>,
+}
+
+/// The most planned demands one pre-check takes.
+pub const PRECHECK_MAX: usize = 1_000;
+
+/// Pre-checks planned demands for `user`: each must pass the same validation and the same
+/// role and scope check as registering it, and is then checked against the ledger without
+/// being written.
+pub async fn precheck_demands(
+    state: &AppState,
+    user: &tongxin_domain::User,
+    inputs: Vec<DemandInput>,
+) -> ApiResult<Vec<PrecheckItem>> {
+    if inputs.is_empty() || inputs.len() > PRECHECK_MAX {
+        return Err(AppError::field(
+            "demands",
+            format!("须为 1–{PRECHECK_MAX} 项计划事项"),
+            format!("give 1 to {PRECHECK_MAX} planned demands"),
+        ));
+    }
+    let mut planned: Vec<(Demand, Vec<FieldError>)> = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.into_iter().enumerate() {
+        let demand = input.into_demand(new_id(), user);
+        let mut errors = match demand.validate() {
+            Ok(()) => Vec::new(),
+            Err(Invalid(e)) => e,
+        };
+        if errors.is_empty() {
+            match state.store.body(demand.source_body).await? {
+                None => errors.push(FieldError::new("source_body", "来源部门不存在", "unknown source body")),
+                Some(source) => {
+                    if let Err(e) = authz::check_register(user, &demand, &source) {
+                        errors.push(FieldError::new("targets", e.body.message_zh, e.body.message_en));
+                    }
+                }
+            }
+        }
+        for e in &mut errors {
+            e.field = format!("demands[{i}].{}", e.field);
+        }
+        planned.push((demand, errors));
+    }
+    let engine = state.burden.engine(&*state.store).await?;
+    Ok(planned
+        .into_iter()
+        .enumerate()
+        .map(|(index, (demand, mut errors))| {
+            let report = if errors.is_empty() {
+                match engine.precheck(&demand) {
+                    Ok(r) => Some(r),
+                    Err(tongxin_burden::Unknown::Unit(code)) => {
+                        errors.push(FieldError::new(
+                            format!("demands[{index}].targets"),
+                            format!("对象单位 {code} 不存在"),
+                            format!("unknown target unit {code}"),
+                        ));
+                        None
+                    }
+                    Err(tongxin_burden::Unknown::Body(_)) => {
+                        errors.push(FieldError::new(
+                            format!("demands[{index}].source_body"),
+                            "来源部门不存在",
+                            "unknown source body",
+                        ));
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            PrecheckItem { index, errors, report }
+        })
+        .collect())
+}
+
+#[utoipa::path(post, path = "/api/precheck", request_body = PrecheckInput, responses((status = 200, body = PrecheckAnswer), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn precheck(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    ApiJson(input): ApiJson<PrecheckInput>,
+) -> ApiResult<Json<PrecheckAnswer>> {
+    Ok(Json(PrecheckAnswer { items: precheck_demands(&state, &user, input.demands).await? }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Recomputed {
+    /// Live demands the engine now holds.
+    pub demands: usize,
+}
+
+#[utoipa::path(post, path = "/api/burden/recompute", responses((status = 200, body = Recomputed), (status = 403, body = ErrorBody)))]
+async fn recompute(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<Recomputed>> {
+    if !matches!(user.role, Role::Office | Role::Admin) {
+        return Err(AppError::forbidden());
+    }
+    Ok(Json(Recomputed { demands: state.burden.recompute(&*state.store).await? }))
 }

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod auth;
 pub mod authz;
+pub mod burden;
 pub mod calendar;
 pub mod error;
 pub mod i18n;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The transparency log, when this server runs one.
     pub log: Option<tongxin_log::Log>,
+    /// The burden engine (rules, findings, rollups), loaded on first use.
+    pub burden: std::sync::Arc<burden::Burden>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -44,6 +47,8 @@ pub struct Config {
     /// The address users reach the server at (`https://tongxin.example.gov.cn`), for
     /// links handed to other programs such as calendar feeds; default: the request's host.
     pub public_url: Option<String>,
+    /// The burden-reduction rule set; default: the shipped national set.
+    pub rules: Option<tongxin_rules::RuleSet>,
 }
 
 /// The whole application: API, pages and static assets, with CSRF protection on every
@@ -56,7 +61,8 @@ pub fn app(store: Arc<dyn Store>, config: Config) -> Router {
 /// [`app`] serving a transparency log too: `/log/checkpoint`, `/log/tile/…` and the
 /// public log page.
 pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_log::Log>) -> Router {
-    let state = AppState { store, config: Arc::new(config), log };
+    let burden = burden::Burden::new(config.rules.clone().unwrap_or_else(tongxin_rules::RuleSet::national));
+    let state = AppState { store, config: Arc::new(config), log, burden };
     // One fallback for the whole router (axum refuses to merge routers that each have
     // one): JSON under `/api/`, a page elsewhere.
     Router::new()

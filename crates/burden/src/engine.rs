@@ -1,0 +1,558 @@
+//! The engine's state: the units, bodies and live demands in compact form with the indexes
+//! the rule families read, the current findings by rule group, and the rollups.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+use tongxin_domain::{Body, Demand, DemandKind, DemandStatus, Flag, Level, Unit, UnitCode};
+use tongxin_rules::{RuleSet, Severity};
+use uuid::Uuid;
+
+use crate::families;
+use crate::fields::normalize_field;
+use crate::rollup::Rollups;
+use crate::similar;
+
+/// A unit as the engine keeps it.
+#[derive(Debug, Clone)]
+pub(crate) struct UnitInfo {
+    pub code: UnitCode,
+    pub name: String,
+    pub level: Level,
+    pub parent: Option<u32>,
+    pub cadres: u32,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct BodyInfo {
+    pub id: Uuid,
+    pub name: String,
+    /// The department's index (itself for a department).
+    pub dept: u32,
+    pub unit: Option<u32>,
+}
+
+/// A live (not cancelled) demand in compact form.
+#[derive(Debug, Clone)]
+pub(crate) struct Rec {
+    pub id: Uuid,
+    pub kind: DemandKind,
+    pub body: u32,
+    pub dept: u32,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub targets: Box<[u32]>,
+    /// Cadre-hours per target in hundredths, so sums are exact whatever the order.
+    pub cadre_centihours: i64,
+    pub host_centidays: i64,
+    pub forms: u32,
+    pub fields: Box<[u32]>,
+    pub field_count: u32,
+    pub attend: u8,
+    pub video: bool,
+    pub indicators: u32,
+    pub doc_chars: u32,
+    pub speech_minutes: u32,
+    pub flags: u32,
+    /// Topic (or title when there is none) normalised for similarity.
+    pub topic_norm: Box<str>,
+    pub title: Box<str>,
+    pub topic: Box<str>,
+}
+
+impl Rec {
+    pub fn day(&self) -> NaiveDate {
+        self.start.date()
+    }
+
+    pub fn has(&self, f: Flag) -> bool {
+        self.flags & f.bit() != 0
+    }
+
+    pub fn attends(&self, level: Level) -> bool {
+        self.attend & (1 << level.number()) != 0
+    }
+
+    pub fn attend_levels(&self) -> impl Iterator<Item = Level> + '_ {
+        Level::ALL.into_iter().filter(|l| self.attends(*l))
+    }
+}
+
+/// Which demands a group of a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Scope {
+    Demand(Uuid),
+    Unit(u32),
+    Dept(u32),
+}
+
+/// One group of one rule: the unit of evaluation and of incremental maintenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Key {
+    pub rule: u16,
+    pub scope: Scope,
+    pub part: i64,
+}
+
+/// Words in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn new(zh: impl Into<String>, en: impl Into<String>) -> Text {
+        Text { zh: zh.into(), en: en.into() }
+    }
+}
+
+/// One finding: a rule broken, the demands and units involved, and the evidence.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The rule's id in the rule set (e.g. `visit.cap_per_unit`).
+    pub rule: String,
+    pub severity: Severity,
+    /// The demands involved, in date order.
+    pub demands: Vec<Uuid>,
+    /// The units the burden falls on.
+    pub units: Vec<UnitCode>,
+    /// The day the finding is counted on (its first demand's start).
+    pub date: NaiveDate,
+    /// What was counted or compared, with the figures.
+    pub evidence: Text,
+    /// The demands should be merged into one (coordination, duplicate data, repetition).
+    pub merge: bool,
+    /// Body, department and kind of the first demand, where the violation is counted.
+    #[serde(skip)]
+    pub(crate) origin: (u32, u32, DemandKind),
+}
+
+/// The engine: rules, ledger, findings and rollups, kept consistent by [`Engine::apply`].
+pub struct Engine {
+    pub(crate) rules: RuleSet,
+    pub(crate) units: Vec<UnitInfo>,
+    pub(crate) unit_index: FxHashMap<String, u32>,
+    pub(crate) children: Vec<Vec<u32>>,
+    pub(crate) subtree_cadres: Vec<u64>,
+    pub(crate) bodies: Vec<BodyInfo>,
+    pub(crate) body_index: FxHashMap<Uuid, u32>,
+    pub(crate) field_names: Vec<String>,
+    pub(crate) field_index: FxHashMap<String, u32>,
+    pub(crate) recs: Vec<Option<Rec>>,
+    pub(crate) free: Vec<u32>,
+    pub(crate) slots: FxHashMap<Uuid, u32>,
+    pub(crate) by_unit: FxHashMap<u32, Vec<u32>>,
+    pub(crate) by_dept: FxHashMap<u32, Vec<u32>>,
+    pub(crate) findings: FxHashMap<Key, Vec<Finding>>,
+    pub(crate) rollups: Rollups,
+}
+
+/// Why the engine could not take a demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unknown {
+    Unit(String),
+    Body(Uuid),
+}
+
+impl std::fmt::Display for Unknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unknown::Unit(c) => write!(f, "unknown unit {c}"),
+            Unknown::Body(b) => write!(f, "unknown body {b}"),
+        }
+    }
+}
+
+impl Engine {
+    /// An engine over `units` (any order; parents need not come first) and `bodies`, with
+    /// no demands yet.
+    pub fn new(rules: RuleSet, units: &[Unit], bodies: &[Body]) -> Engine {
+        let mut e = Engine {
+            rules,
+            units: Vec::with_capacity(units.len()),
+            unit_index: FxHashMap::default(),
+            children: Vec::new(),
+            subtree_cadres: Vec::new(),
+            bodies: Vec::new(),
+            body_index: FxHashMap::default(),
+            field_names: Vec::new(),
+            field_index: FxHashMap::default(),
+            recs: Vec::new(),
+            free: Vec::new(),
+            slots: FxHashMap::default(),
+            by_unit: FxHashMap::default(),
+            by_dept: FxHashMap::default(),
+            findings: FxHashMap::default(),
+            rollups: Rollups::default(),
+        };
+        e.unit_index.reserve(units.len());
+        let mut sorted: Vec<&Unit> = units.iter().collect();
+        sorted.sort_by(|a, b| a.code.as_str().len().cmp(&b.code.as_str().len()).then(a.code.cmp(&b.code)));
+        for u in sorted {
+            e.add_unit(u);
+        }
+        for b in
+            bodies.iter().filter(|b| b.parent.is_none()).chain(bodies.iter().filter(|b| b.parent.is_some()))
+        {
+            e.add_body(b);
+        }
+        e
+    }
+
+    fn add_unit(&mut self, u: &Unit) {
+        if let Some(&i) = self.unit_index.get(u.code.as_str()) {
+            let old = self.units[i as usize].cadres;
+            self.units[i as usize].name = u.name.clone();
+            self.units[i as usize].cadres = u.cadres;
+            let mut at = Some(i);
+            while let Some(a) = at {
+                self.subtree_cadres[a as usize] =
+                    self.subtree_cadres[a as usize] - u64::from(old) + u64::from(u.cadres);
+                at = self.units[a as usize].parent;
+            }
+            return;
+        }
+        let parent = u.parent().and_then(|p| self.unit_index.get(p.as_str()).copied());
+        let i = self.units.len() as u32;
+        self.units.push(UnitInfo {
+            code: u.code.clone(),
+            name: u.name.clone(),
+            level: u.level(),
+            parent,
+            cadres: u.cadres,
+        });
+        self.unit_index.insert(u.code.as_str().to_owned(), i);
+        self.children.push(Vec::new());
+        self.subtree_cadres.push(0);
+        if let Some(p) = parent {
+            self.children[p as usize].push(i);
+        }
+        let mut at = Some(i);
+        while let Some(a) = at {
+            self.subtree_cadres[a as usize] += u64::from(u.cadres);
+            at = self.units[a as usize].parent;
+        }
+    }
+
+    /// Adds or renames a unit, or changes its number of cadres. A new unit's parent must
+    /// already be known (or it is a root).
+    pub fn upsert_unit(&mut self, u: &Unit) {
+        self.add_unit(u);
+    }
+
+    fn add_body(&mut self, b: &Body) {
+        let unit = self.unit_index.get(b.unit.as_str()).copied();
+        if let Some(&i) = self.body_index.get(&b.id) {
+            self.bodies[i as usize].name = b.name.clone();
+            return;
+        }
+        let i = self.bodies.len() as u32;
+        let dept = match b.parent {
+            Some(p) => match self.body_index.get(&p) {
+                Some(&d) => self.bodies[d as usize].dept,
+                None => i,
+            },
+            None => i,
+        };
+        self.bodies.push(BodyInfo { id: b.id, name: b.name.clone(), dept, unit });
+        self.body_index.insert(b.id, i);
+    }
+
+    /// Adds a body (its parent department first) or renames one.
+    pub fn upsert_body(&mut self, b: &Body) {
+        self.add_body(b);
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Live demands held.
+    pub fn demand_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub(crate) fn unit(&self, i: u32) -> &UnitInfo {
+        &self.units[i as usize]
+    }
+
+    pub(crate) fn unit_of(&self, code: &str) -> Option<u32> {
+        self.unit_index.get(code).copied()
+    }
+
+    pub(crate) fn rec(&self, slot: u32) -> &Rec {
+        match &self.recs[slot as usize] {
+            Some(r) => r,
+            None => unreachable!("an index points at a free slot"),
+        }
+    }
+
+    pub(crate) fn body_name(&self, i: u32) -> &str {
+        &self.bodies[i as usize].name
+    }
+
+    /// Gives every field name of `d` a number.
+    fn intern_fields(&mut self, d: &Demand) {
+        for name in &d.cost.fields {
+            let n = normalize_field(name);
+            if !self.field_index.contains_key(&n) {
+                self.field_index.insert(n.clone(), self.field_names.len() as u32);
+                self.field_names.push(n);
+            }
+        }
+    }
+
+    /// The compact form of a demand, without touching the engine. A field name the engine
+    /// has never seen gets a number no stored demand has (it cannot match any).
+    pub(crate) fn compact(&self, d: &Demand) -> Result<Rec, Unknown> {
+        let body = *self.body_index.get(&d.source_body).ok_or(Unknown::Body(d.source_body))?;
+        let mut targets = Vec::with_capacity(d.targets.len());
+        for t in &d.targets {
+            targets.push(self.unit_of(t.as_str()).ok_or_else(|| Unknown::Unit(t.to_string()))?);
+        }
+        let mut fields: Vec<u32> = d
+            .cost
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| self.field_index.get(&normalize_field(f)).copied().unwrap_or(u32::MAX - i as u32))
+            .collect();
+        fields.sort_unstable();
+        fields.dedup();
+        let c = &d.cost;
+        let topic_src = if d.topic.trim().is_empty() { &d.title } else { &d.topic };
+        Ok(Rec {
+            id: d.id,
+            kind: d.kind,
+            body,
+            dept: self.bodies[body as usize].dept,
+            start: d.starts_at,
+            end: d.ends_at,
+            targets: targets.into_boxed_slice(),
+            cadre_centihours: (c.cadre_hours * 100.0).round() as i64,
+            host_centidays: (c.host_person_days * 100.0).round() as i64,
+            forms: c.forms,
+            fields: fields.into_boxed_slice(),
+            field_count: c.fields.len() as u32,
+            attend: c.attend_levels.iter().fold(0u8, |b, l| b | (1 << l.number())),
+            video: c.video,
+            indicators: c.indicators,
+            doc_chars: c.doc_chars,
+            speech_minutes: c.speech_minutes,
+            flags: Flag::to_bits(&c.flags),
+            topic_norm: similar::normalize(topic_src).into_boxed_str(),
+            title: d.title.clone().into_boxed_str(),
+            topic: d.topic.clone().into_boxed_str(),
+        })
+    }
+
+    fn insert(&mut self, rec: Rec) -> u32 {
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.recs.push(None);
+                (self.recs.len() - 1) as u32
+            }
+        };
+        for &t in rec.targets.iter() {
+            self.by_unit.entry(t).or_default().push(slot);
+        }
+        self.by_dept.entry(rec.dept).or_default().push(slot);
+        self.slots.insert(rec.id, slot);
+        self.recs[slot as usize] = Some(rec);
+        slot
+    }
+
+    fn take(&mut self, id: Uuid) -> Option<Rec> {
+        let slot = self.slots.remove(&id)?;
+        let rec = self.recs[slot as usize].take()?;
+        for &t in rec.targets.iter() {
+            if let Some(v) = self.by_unit.get_mut(&t) {
+                v.retain(|s| *s != slot);
+                if v.is_empty() {
+                    self.by_unit.remove(&t);
+                }
+            }
+        }
+        if let Some(v) = self.by_dept.get_mut(&rec.dept) {
+            v.retain(|s| *s != slot);
+            if v.is_empty() {
+                self.by_dept.remove(&rec.dept);
+            }
+        }
+        self.free.push(slot);
+        Some(rec)
+    }
+
+    /// Loads many demands and recomputes every finding and rollup from scratch (the full
+    /// recomputation). Cancelled demands are skipped; a demand naming an unknown unit or
+    /// body is refused before anything changes.
+    pub fn load(&mut self, demands: impl IntoIterator<Item = Demand>) -> Result<usize, Unknown> {
+        let mut recs = Vec::new();
+        for d in demands {
+            if d.status == DemandStatus::Cancelled {
+                continue;
+            }
+            self.intern_fields(&d);
+            recs.push(self.compact(&d)?);
+        }
+        let n = recs.len();
+        for r in recs {
+            if self.slots.contains_key(&r.id) {
+                self.take(r.id);
+            }
+            self.insert(r);
+        }
+        self.recompute();
+        Ok(n)
+    }
+
+    /// Recomputes every finding and rollup from the demands held.
+    pub fn recompute(&mut self) {
+        self.rollups = Rollups::default();
+        self.findings.clear();
+        let live: Vec<u32> = self.slots.values().copied().collect();
+        let mut rollups = Rollups::default();
+        rollups.add_demands(self, live.iter().map(|s| self.rec(*s)));
+        let mut keys: Vec<Key> = Vec::new();
+        for &s in &live {
+            families::keys_of(self, self.rec(s), &mut keys);
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+        let chunk = keys.len().div_ceil(threads).max(1);
+        let evaluated: Vec<Vec<(Key, Vec<Finding>)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = keys
+                .chunks(chunk)
+                .map(|part| {
+                    let me = &*self;
+                    s.spawn(move || {
+                        part.iter()
+                            .filter_map(|k| {
+                                let f = families::evaluate(me, k, None);
+                                (!f.is_empty()).then_some((*k, f))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        });
+        for (k, f) in evaluated.into_iter().flatten() {
+            rollups.add_findings(self, &f, 1);
+            self.findings.insert(k, f);
+        }
+        self.rollups = rollups;
+    }
+
+    /// Writes one demand (new, changed or cancelled) and brings findings and rollups up to
+    /// date by re-evaluating only the groups the old and the new version belong to.
+    pub fn apply(&mut self, d: &Demand) -> Result<(), Unknown> {
+        let new = if d.status == DemandStatus::Cancelled {
+            None
+        } else {
+            self.intern_fields(d);
+            Some(self.compact(d)?)
+        };
+        let mut keys = Vec::new();
+        if let Some(&slot) = self.slots.get(&d.id) {
+            let old = self.rec(slot).clone();
+            families::keys_of(self, &old, &mut keys);
+            let mut r = std::mem::take(&mut self.rollups);
+            r.remove_demand(self, &old);
+            self.rollups = r;
+            self.take(d.id);
+        }
+        if let Some(rec) = new {
+            let slot = self.insert(rec);
+            let rec = self.rec(slot).clone();
+            families::keys_of(self, &rec, &mut keys);
+            let mut r = std::mem::take(&mut self.rollups);
+            r.add_demand(self, &rec);
+            self.rollups = r;
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        self.reevaluate(&keys);
+        Ok(())
+    }
+
+    fn reevaluate(&mut self, keys: &[Key]) {
+        let mut r = std::mem::take(&mut self.rollups);
+        for k in keys {
+            let new = families::evaluate(self, k, None);
+            if let Some(old) = self.findings.remove(k) {
+                r.add_findings(self, &old, -1);
+            }
+            if !new.is_empty() {
+                r.add_findings(self, &new, 1);
+                self.findings.insert(*k, new);
+            }
+        }
+        self.rollups = r;
+    }
+
+    /// Every current finding, in a stable order (severity, rule, date, demands, units, evidence).
+    pub fn findings(&self) -> Vec<&Finding> {
+        let mut all: Vec<&Finding> = self.findings.values().flatten().collect();
+        all.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.rule.cmp(&b.rule))
+                .then_with(|| a.date.cmp(&b.date))
+                .then_with(|| a.demands.cmp(&b.demands))
+                .then_with(|| a.units.cmp(&b.units))
+                .then_with(|| a.evidence.zh.cmp(&b.evidence.zh))
+        });
+        all
+    }
+
+    /// The findings a demand is involved in.
+    pub fn findings_of(&self, id: Uuid) -> Vec<&Finding> {
+        self.findings().into_iter().filter(|f| f.demands.contains(&id)).collect()
+    }
+
+    /// Everything the engine derives, in a canonical form: equal for two engines holding
+    /// the same demands however they got there (the incremental/full property).
+    pub fn digest(&self) -> (Vec<Finding>, Vec<String>) {
+        let findings: Vec<Finding> = self.findings().into_iter().cloned().collect();
+        (findings, self.rollups.canonical())
+    }
+
+    /// The units reached by a demand for repetition: the targets and, for meetings, the
+    /// units below them at the levels required to attend, down to `deepest`.
+    pub(crate) fn reached(&self, rec: &Rec, deepest: Level, out: &mut FxHashSet<u32>) {
+        for &t in rec.targets.iter() {
+            let tl = self.unit(t).level;
+            if tl <= deepest {
+                out.insert(t);
+            }
+            if rec.kind != DemandKind::Meeting {
+                continue;
+            }
+            let wanted: Vec<Level> = rec.attend_levels().filter(|l| *l > tl && *l <= deepest).collect();
+            if wanted.is_empty() {
+                continue;
+            }
+            let mut stack = vec![t];
+            while let Some(u) = stack.pop() {
+                for &c in &self.children[u as usize] {
+                    let cl = self.unit(c).level;
+                    if wanted.contains(&cl) {
+                        out.insert(c);
+                    }
+                    if cl < deepest {
+                        stack.push(c);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The unit and its ancestors, nearest first.
+    pub(crate) fn lineage(&self, u: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors(Some(u), move |a| self.unit(*a).parent)
+    }
+}
