@@ -28,6 +28,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("updates_keep_history_and_detect_conflicts", |s| updates_keep_history_and_detect_conflicts(s).boxed()),
     ("users_and_sessions", |s| users_and_sessions(s).boxed()),
     ("batch_import_reports_every_problem", |s| batch_import_reports_every_problem(s).boxed()),
+    ("sql_month_rollup_counts_live_targets_below_each_child", |s| sql_month_rollup(s).boxed()),
     ("log_writes_are_conditional_on_head_and_lease", |s| {
         log_writes_are_conditional_on_head_and_lease(s).boxed()
     }),
@@ -292,6 +293,37 @@ async fn demand_create_checks_references(s: &dyn Store) {
     rich.origin = DemandOrigin::Reported;
     let stored = s.create_demand(rich.clone(), "tester").await.unwrap();
     assert_eq!(s.demand(rich.id).await.unwrap().unwrap(), stored);
+}
+
+async fn sql_month_rollup(s: &dyn Store) {
+    let f = load_fixture(s).await;
+    let put = |kind, body: &Body, targets: &[&str], start, hours: f64| {
+        let mut d = demand(kind, body, targets, start);
+        d.cost.cadre_hours = hours;
+        d
+    };
+    let village =
+        put(DemandKind::DataRequest, &f.division_a, &["350102001001", "350102002001"], at(3, 2, 9), 1.5);
+    let county = put(DemandKind::Inspection, &f.division_b, &["350102"], at(3, 20, 9), 4.0);
+    let april = put(DemandKind::GuidanceVisit, &f.division_b, &["350102"], at(4, 1, 9), 2.25);
+    let mut meeting = put(DemandKind::Meeting, &f.department, &["3501"], at(3, 5, 9), 2.0);
+    meeting.cost.attend_levels = vec![Level::Prefecture];
+    let elsewhere = put(DemandKind::GuidanceVisit, &f.other, &["350203"], at(3, 4, 9), 8.0);
+    let cancelled = put(DemandKind::Inspection, &f.division_b, &["350102"], at(3, 9, 9), 100.0);
+    for d in [village, county, april, meeting, elsewhere] {
+        s.create_demand(d, "t").await.unwrap();
+    }
+    let stored = s.create_demand(cancelled, "t").await.unwrap();
+    let mut gone = stored.clone();
+    gone.status = DemandStatus::Cancelled;
+    s.update_demand(gone, stored.revision, "t").await.unwrap();
+    let rows = s.sql_month_rollup(&code("3501"), 2026).await.unwrap();
+    let got: Vec<(String, u32, i64, f64)> =
+        rows.into_iter().map(|r| (r.child, r.month, r.demands, r.cadre_hours)).collect();
+    // Two village targets and the county in March, the county in April; the meeting on
+    // the prefecture itself, the other prefecture and the cancelled demand do not count.
+    assert_eq!(got, [("350102".to_owned(), 3, 3, 7.0), ("350102".to_owned(), 4, 1, 2.25)]);
+    assert!(s.sql_month_rollup(&code("3501"), 2025).await.unwrap().is_empty());
 }
 
 async fn demand_filters_and_descendants(s: &dyn Store) {

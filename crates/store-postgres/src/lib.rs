@@ -17,8 +17,8 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
 use tongxin_domain::{Body, Demand, DemandStatus, Flag, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
-    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, Page, Progress,
-    PublishedCheckpoint, Result, Session, Store, StoreError, checks,
+    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, MonthRollup, Page,
+    Progress, PublishedCheckpoint, Result, Session, Store, StoreError, checks,
 };
 use uuid::Uuid;
 
@@ -722,6 +722,42 @@ impl Store for PgStore {
             demands: batch.demands.len() as u64,
             users: batch.users.len() as u64,
         })
+    }
+
+    async fn sql_month_rollup(&self, root: &UnitCode, year: i32) -> Result<Vec<MonthRollup>> {
+        let Some(child_len) = root.level().below().map(|l| l.code_len() as i32) else {
+            return Ok(Vec::new());
+        };
+        let (lo, hi) = root.descendant_range();
+        let from = chrono::NaiveDate::from_ymd_opt(year, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+        let to = chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0));
+        let (Some(from), Some(to)) = (from, to) else { return Ok(Vec::new()) };
+        let rows: Vec<(String, i32, i64, f64)> = sqlx::query_as(
+            "SELECT substr(t.unit, 1, $1) AS child, extract(month FROM d.starts_at)::int AS month, \
+             COUNT(*), COALESCE(SUM(d.cadre_hours), 0)::float8 \
+             FROM demand_targets t JOIN demands d ON d.province = t.province AND d.id = t.demand_id \
+             WHERE t.province = $2 AND t.unit >= $3 AND t.unit < $4 AND length(t.unit) >= $1 \
+             AND d.status <> 'cancelled' AND d.starts_at >= $5 AND d.starts_at < $6 \
+             GROUP BY child, month ORDER BY child, month",
+        )
+        .bind(child_len)
+        .bind(root.province())
+        .bind(lo)
+        .bind(hi)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(child, month, demands, cadre_hours)| MonthRollup {
+                child,
+                month: month as u32,
+                demands,
+                cadre_hours,
+            })
+            .collect())
     }
 
     async fn counts(&self) -> Result<Counts> {

@@ -19,8 +19,8 @@ use sqlx::{AssertSqlSafe, Sqlite, SqlitePool, Transaction};
 use tongxin_domain::{Body, Demand, Flag, Unit, UnitCode, User};
 use tongxin_store::codec::{fields_to_text, levels_at_or_below, levels_to_bits, targets_to_text};
 use tongxin_store::{
-    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, Page, Progress,
-    PublishedCheckpoint, Result, Session, Store, StoreError, checks,
+    Counts, DemandFilter, DemandRevision, ImportBatch, ImportCounts, LogBatch, LogHead, MonthRollup, Page,
+    Progress, PublishedCheckpoint, Result, Session, Store, StoreError, checks,
 };
 use uuid::Uuid;
 
@@ -812,6 +812,40 @@ impl Store for SqliteStore {
             demands: batch.demands.len() as u64,
             users: batch.users.len() as u64,
         })
+    }
+
+    async fn sql_month_rollup(&self, root: &UnitCode, year: i32) -> Result<Vec<MonthRollup>> {
+        let Some(child_len) = root.level().below().map(|l| l.code_len() as i64) else {
+            return Ok(Vec::new());
+        };
+        let (lo, hi) = root.descendant_range();
+        let rows: Vec<(String, i64, i64, f64)> = sqlx::query_as(
+            "SELECT substr(t.unit, 1, ?) AS child, CAST(strftime('%m', d.starts_at) AS INTEGER) AS month, \
+             COUNT(*), TOTAL(d.cadre_hours) \
+             FROM demand_targets t JOIN demands d ON d.province = t.province AND d.id = t.demand_id \
+             WHERE t.province = ? AND t.unit >= ? AND t.unit < ? AND length(t.unit) >= ? \
+             AND d.status != 'cancelled' AND d.starts_at >= ? AND d.starts_at < ? \
+             GROUP BY child, month ORDER BY child, month",
+        )
+        .bind(child_len)
+        .bind(root.province())
+        .bind(lo)
+        .bind(hi)
+        .bind(child_len)
+        .bind(format!("{year:04}-01-01"))
+        .bind(format!("{:04}-01-01", year + 1))
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|(child, month, demands, cadre_hours)| MonthRollup {
+                child,
+                month: month as u32,
+                demands,
+                cadre_hours,
+            })
+            .collect())
     }
 
     async fn counts(&self) -> Result<Counts> {

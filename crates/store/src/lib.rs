@@ -31,6 +31,16 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// One row of [`Store::sql_month_rollup`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthRollup {
+    pub child: String,
+    /// 1 to 12.
+    pub month: u32,
+    pub demands: i64,
+    pub cadre_hours: f64,
+}
+
 /// Which demands to list. Every set field narrows the result.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DemandFilter {
@@ -235,6 +245,11 @@ pub trait Store: Send + Sync + 'static {
     /// `progress` is called with (rows written, rows in the batch) as the write goes on.
     async fn import(&self, batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts>;
     async fn counts(&self) -> Result<Counts>;
+    /// The unit-by-month rollup of one year computed by the database from the demand
+    /// tables (for checking and benchmarking the burden engine's incremental rollups):
+    /// for each child of `root` and each month, the live demand-target pairs at or below
+    /// the child and their cadre-hours.
+    async fn sql_month_rollup(&self, root: &UnitCode, year: i32) -> Result<Vec<MonthRollup>>;
 
     // Transparency logs. The store keeps entries, stored hashes and checkpoints; the log
     // crates decide what they mean. Every write is conditional on the head, so two

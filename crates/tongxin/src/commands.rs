@@ -14,14 +14,19 @@ use crate::{BenchCommand, Cli, Command, Entity, UserCommand};
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, secure_cookies, public_url, log } => {
+        Command::Serve { listen, secure_cookies, public_url, rules, log } => {
+            let rules = Some(crate::check::rules(rules.as_deref())?);
             let store = open_store(&cli.db).await?;
             let log = open_log(store.clone(), &cli.db, &log).await?;
-            let config = tongxin_server::Config { secure_cookies, public_url };
+            let config = tongxin_server::Config { secure_cookies, public_url, rules };
             serve(store, &listen, config, Some(log)).await
         }
         Command::Demo { province, year, seed, demo_db, fresh, listen, no_serve, log } => {
             demo(&demo_db, &province, year, seed, fresh, &listen, no_serve, &log).await
+        }
+        Command::Check { file, rules, json } => {
+            let store = open_store(&cli.db).await?;
+            crate::check::run(store.as_ref(), &file, rules.as_deref(), json).await
         }
         Command::Import { what, file, province } => {
             let store = open_store(&cli.db).await?;
@@ -285,7 +290,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>> {
 }
 
 /// Fills [`Known`] with exactly what a table refers to.
-async fn known(store: &dyn Store, refs: &References) -> Result<Known, StoreError> {
+pub async fn known(store: &dyn Store, refs: &References) -> Result<Known, StoreError> {
     let codes: Vec<UnitCode> = refs.unit_codes.iter().cloned().collect();
     let units = store.existing_units(&codes).await?;
     let mut bodies: Vec<Body> = Vec::new();

@@ -3,6 +3,7 @@
 
 mod appends;
 mod bench;
+mod check;
 mod commands;
 mod verify;
 
@@ -51,8 +52,25 @@ enum Command {
         /// links handed to other programs such as calendar feeds.
         #[arg(long)]
         public_url: Option<String>,
+        /// A burden-reduction rule set (TOML; a jurisdiction file may `extends = "national"`).
+        /// Default: the shipped national rules.
+        #[arg(long)]
+        rules: Option<PathBuf>,
         #[command(flatten)]
         log: LogArgs,
+    },
+    /// Pre-check planned demands (CSV/XLSX/JSON, the columns of `import demands`) against
+    /// the ledger: the rules each would break, what to merge it with, the burden it adds.
+    /// Writes nothing; exits with status 1 when any planned demand breaks a rule.
+    Check {
+        /// The file of planned demands.
+        file: PathBuf,
+        /// A rule set file (default: the shipped national rules).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Print the reports as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Load a real province with a year of realistic demands and demo accounts, then serve.
     Demo {
