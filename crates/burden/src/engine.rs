@@ -128,6 +128,14 @@ pub struct Finding {
     pub(crate) origin: (u32, u32, DemandKind),
 }
 
+/// The order of every index: start, then id.
+fn order(recs: &[Option<Rec>], slot: u32) -> (NaiveDateTime, Uuid) {
+    match &recs[slot as usize] {
+        Some(r) => (r.start, r.id),
+        None => (NaiveDateTime::MIN, Uuid::nil()),
+    }
+}
+
 /// The engine: rules, ledger, findings and rollups, kept consistent by [`Engine::apply`].
 pub struct Engine {
     pub(crate) rules: RuleSet,
@@ -142,7 +150,11 @@ pub struct Engine {
     pub(crate) recs: Vec<Option<Rec>>,
     pub(crate) free: Vec<u32>,
     pub(crate) slots: FxHashMap<Uuid, u32>,
+    /// Slots of the demands targeting each unit, in (start, id) order.
     pub(crate) by_unit: FxHashMap<u32, Vec<u32>>,
+    /// The meetings among them that require attendance below the unit (for repetition).
+    pub(crate) by_unit_cascade: FxHashMap<u32, Vec<u32>>,
+    /// Slots of each department's demands (its divisions' too), in (start, id) order.
     pub(crate) by_dept: FxHashMap<u32, Vec<u32>>,
     pub(crate) findings: FxHashMap<Key, Vec<Finding>>,
     pub(crate) rollups: Rollups,
@@ -182,6 +194,7 @@ impl Engine {
             free: Vec::new(),
             slots: FxHashMap::default(),
             by_unit: FxHashMap::default(),
+            by_unit_cascade: FxHashMap::default(),
             by_dept: FxHashMap::default(),
             findings: FxHashMap::default(),
             rollups: Rollups::default(),
@@ -347,7 +360,14 @@ impl Engine {
         })
     }
 
-    fn insert(&mut self, rec: Rec) -> u32 {
+    /// Whether a meeting requires attendance below target `t`.
+    fn cascades_below(&self, rec: &Rec, t: u32) -> bool {
+        rec.kind == DemandKind::Meeting && rec.attend_levels().any(|l| l > self.unit(t).level)
+    }
+
+    /// Stores a demand and indexes it; `sorted` keeps each index in (start, id) order (a
+    /// bulk load appends and sorts once at the end instead).
+    fn insert(&mut self, rec: Rec, sorted: bool) -> u32 {
         let slot = match self.free.pop() {
             Some(s) => s,
             None => {
@@ -355,34 +375,72 @@ impl Engine {
                 (self.recs.len() - 1) as u32
             }
         };
-        for &t in rec.targets.iter() {
-            self.by_unit.entry(t).or_default().push(slot);
-        }
-        self.by_dept.entry(rec.dept).or_default().push(slot);
+        let key = (rec.start, rec.id);
+        let cascade: Vec<u32> =
+            rec.targets.iter().copied().filter(|t| self.cascades_below(&rec, *t)).collect();
         self.slots.insert(rec.id, slot);
+        let (targets, dept) = (rec.targets.clone(), rec.dept);
         self.recs[slot as usize] = Some(rec);
+        let recs = &self.recs;
+        let place = |list: &mut Vec<u32>| {
+            if sorted {
+                let pos = list.partition_point(|s| order(recs, *s) < key);
+                list.insert(pos, slot);
+            } else {
+                list.push(slot);
+            }
+        };
+        for &t in targets.iter() {
+            place(self.by_unit.entry(t).or_default());
+        }
+        for t in cascade {
+            place(self.by_unit_cascade.entry(t).or_default());
+        }
+        place(self.by_dept.entry(dept).or_default());
         slot
     }
 
+    fn sort_indexes(&mut self) {
+        let recs = &self.recs;
+        for list in self
+            .by_unit
+            .values_mut()
+            .chain(self.by_unit_cascade.values_mut())
+            .chain(self.by_dept.values_mut())
+        {
+            list.sort_unstable_by_key(|s| order(recs, *s));
+        }
+    }
+
     fn take(&mut self, id: Uuid) -> Option<Rec> {
-        let slot = self.slots.remove(&id)?;
-        let rec = self.recs[slot as usize].take()?;
-        for &t in rec.targets.iter() {
-            if let Some(v) = self.by_unit.get_mut(&t) {
-                v.retain(|s| *s != slot);
-                if v.is_empty() {
-                    self.by_unit.remove(&t);
+        let slot = *self.slots.get(&id)?;
+        let rec = self.recs[slot as usize].as_ref()?;
+        let key = (rec.start, rec.id);
+        let cascade: Vec<u32> =
+            rec.targets.iter().copied().filter(|t| self.cascades_below(rec, *t)).collect();
+        let (targets, dept) = (rec.targets.clone(), rec.dept);
+        let recs = &self.recs;
+        let unplace = |map: &mut FxHashMap<u32, Vec<u32>>, k: u32| {
+            if let Some(list) = map.get_mut(&k) {
+                let pos = list.partition_point(|s| order(recs, *s) < key);
+                if list.get(pos) == Some(&slot) {
+                    list.remove(pos);
+                }
+                if list.is_empty() {
+                    map.remove(&k);
                 }
             }
+        };
+        for &t in targets.iter() {
+            unplace(&mut self.by_unit, t);
         }
-        if let Some(v) = self.by_dept.get_mut(&rec.dept) {
-            v.retain(|s| *s != slot);
-            if v.is_empty() {
-                self.by_dept.remove(&rec.dept);
-            }
+        for t in cascade {
+            unplace(&mut self.by_unit_cascade, t);
         }
+        unplace(&mut self.by_dept, dept);
+        self.slots.remove(&id);
         self.free.push(slot);
-        Some(rec)
+        self.recs[slot as usize].take()
     }
 
     /// Loads many demands and recomputes every finding and rollup from scratch (the full
@@ -401,9 +459,11 @@ impl Engine {
         for r in recs {
             if self.slots.contains_key(&r.id) {
                 self.take(r.id);
+                self.sort_indexes();
             }
-            self.insert(r);
+            self.insert(r, false);
         }
+        self.sort_indexes();
         self.recompute();
         Ok(n)
     }
@@ -466,7 +526,7 @@ impl Engine {
             self.take(d.id);
         }
         if let Some(rec) = new {
-            let slot = self.insert(rec);
+            let slot = self.insert(rec, true);
             let rec = self.rec(slot).clone();
             families::keys_of(self, &rec, &mut keys);
             let mut r = std::mem::take(&mut self.rollups);

@@ -14,7 +14,7 @@ use tongxin_domain::{DemandKind, Flag, Level};
 use tongxin_rules::{Params, Rule, Scope as CountScope};
 
 use crate::engine::{Engine, Finding, Key, Rec, Scope, Text};
-use crate::period::PeriodKind;
+use crate::period::{PeriodIndex, PeriodKind};
 use crate::similar::{self, similar_pairs};
 
 /// Repetition is tracked for the cadres of units at this level and above; village
@@ -118,33 +118,69 @@ fn category_flags(names: &[String]) -> u32 {
     names.iter().filter_map(|n| Flag::parse(n)).fold(0, |b, f| b | f.bit())
 }
 
-/// The live demands targeting `unit`, with `extra` standing in for its stored version.
-pub(crate) fn unit_members<'a>(e: &'a Engine, unit: u32, extra: Option<&'a Rec>) -> Vec<&'a Rec> {
-    let mut v: Vec<&Rec> = match e.by_unit.get(&unit) {
-        Some(slots) => {
-            slots.iter().map(|s| e.rec(*s)).filter(|r| extra.is_none_or(|x| x.id != r.id)).collect()
-        }
-        None => Vec::new(),
-    };
-    if let Some(x) = extra.filter(|x| x.targets.contains(&unit)) {
-        v.push(x);
+/// The demands of an index list (in (start, id) order) starting on a day in
+/// `from..=to`, with `extra` standing in for its stored version when `extra_in` says it
+/// belongs to the list. The result keeps the order.
+fn members<'a>(
+    e: &'a Engine,
+    list: Option<&Vec<u32>>,
+    from: NaiveDate,
+    to: NaiveDate,
+    extra: Option<&'a Rec>,
+    extra_in: bool,
+) -> Vec<&'a Rec> {
+    let list: &[u32] = list.map(Vec::as_slice).unwrap_or(&[]);
+    let lo = list.partition_point(|s| e.rec(*s).day() < from);
+    let hi = list.partition_point(|s| e.rec(*s).day() <= to);
+    let mut v: Vec<&Rec> = list[lo..hi.max(lo)]
+        .iter()
+        .map(|s| e.rec(*s))
+        .filter(|r| extra.is_none_or(|x| x.id != r.id))
+        .collect();
+    if let Some(x) = extra.filter(|x| extra_in && x.day() >= from && x.day() <= to) {
+        let pos = v.partition_point(|r| (r.start, r.id) < (x.start, x.id));
+        v.insert(pos, x);
     }
-    v.sort_by_key(|r| (r.start, r.id));
     v
 }
 
+/// The live demands targeting `unit` that start in `from..=to`, in (start, id) order.
+pub(crate) fn unit_members<'a>(
+    e: &'a Engine,
+    unit: u32,
+    from: NaiveDate,
+    to: NaiveDate,
+    extra: Option<&'a Rec>,
+) -> Vec<&'a Rec> {
+    members(e, e.by_unit.get(&unit), from, to, extra, extra.is_some_and(|x| x.targets.contains(&unit)))
+}
+
+fn all_unit_members<'a>(e: &'a Engine, unit: u32, extra: Option<&'a Rec>) -> Vec<&'a Rec> {
+    unit_members(e, unit, NaiveDate::MIN, NaiveDate::MAX, extra)
+}
+
 fn dept_members<'a>(e: &'a Engine, dept: u32, extra: Option<&'a Rec>) -> Vec<&'a Rec> {
-    let mut v: Vec<&Rec> = match e.by_dept.get(&dept) {
-        Some(slots) => {
-            slots.iter().map(|s| e.rec(*s)).filter(|r| extra.is_none_or(|x| x.id != r.id)).collect()
-        }
-        None => Vec::new(),
-    };
-    if let Some(x) = extra.filter(|x| x.dept == dept) {
-        v.push(x);
-    }
-    v.sort_by_key(|r| (r.start, r.id));
-    v
+    members(
+        e,
+        e.by_dept.get(&dept),
+        NaiveDate::MIN,
+        NaiveDate::MAX,
+        extra,
+        extra.is_some_and(|x| x.dept == dept),
+    )
+}
+
+/// The meetings targeting `unit` that require attendance below it.
+fn members_of_cascade<'a>(e: &'a Engine, unit: u32, extra: Option<&'a Rec>, extra_in: bool) -> Vec<&'a Rec> {
+    members(e, e.by_unit_cascade.get(&unit), NaiveDate::MIN, NaiveDate::MAX, extra, extra_in)
+}
+
+fn year_range(y: i64) -> (NaiveDate, NaiveDate) {
+    let y = y as i32;
+    (
+        NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(NaiveDate::MIN),
+        NaiveDate::from_ymd_opt(y, 12, 31).unwrap_or(NaiveDate::MAX),
+    )
 }
 
 fn the_demand<'a>(e: &'a Engine, id: uuid::Uuid, extra: Option<&'a Rec>) -> Option<&'a Rec> {
@@ -216,9 +252,10 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             let period = key.part >> 32;
             let source = key.part & 0xffff_ffff;
             let pk = PeriodKind::from(p.period);
-            let members: Vec<&Rec> = unit_members(e, u, extra)
+            let pi = PeriodIndex { period: pk, index: period as i32 };
+            let members: Vec<&Rec> = unit_members(e, u, pi.start(), pi.end(), extra)
                 .into_iter()
-                .filter(|r| rule.applies(r.kind) && pk.of(r.day()).index as i64 == period)
+                .filter(|r| rule.applies(r.kind))
                 .filter(|r| source == 0 || i64::from(r.dept) + 1 == source)
                 .collect();
             if members.len() as u64 <= u64::from(p.max) {
@@ -242,9 +279,10 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
         }
         (Scope::Unit(u), Params::HostingLoad(p)) => {
             let pk = PeriodKind::from(p.period);
-            let members: Vec<&Rec> = unit_members(e, u, extra)
+            let pi = PeriodIndex { period: pk, index: key.part as i32 };
+            let members: Vec<&Rec> = unit_members(e, u, pi.start(), pi.end(), extra)
                 .into_iter()
-                .filter(|r| rule.applies(r.kind) && pk.of(r.day()).index as i64 == key.part)
+                .filter(|r| rule.applies(r.kind))
                 .collect();
             let days: i64 = members.iter().map(|r| r.host_centidays).sum();
             if members.is_empty() || days as f64 / 100.0 <= p.max_person_days {
@@ -263,7 +301,7 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             vec![finding(members, vec![u], ev, false)]
         }
         (Scope::Unit(u), Params::Coordination(p)) => {
-            let members: Vec<&Rec> = unit_members(e, u, extra)
+            let members: Vec<&Rec> = all_unit_members(e, u, extra)
                 .into_iter()
                 .filter(|r| rule.applies(r.kind) && (key.part == 0 || i64::from(r.dept) + 1 == key.part))
                 .collect();
@@ -312,11 +350,14 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
         }
         (Scope::Unit(u), Params::Repetition(p)) => {
             let level = e.unit(u).level;
-            let mut members: Vec<&Rec> = Vec::new();
-            for a in e.lineage(u) {
-                for r in unit_members(e, a, extra) {
-                    if rule.applies(r.kind) && (a == u || (r.kind == DemandKind::Meeting && r.attends(level)))
-                    {
+            let mut members: Vec<&Rec> =
+                all_unit_members(e, u, extra).into_iter().filter(|r| rule.applies(r.kind)).collect();
+            for a in e.lineage(u).skip(1) {
+                let cascading = extra.is_some_and(|x| {
+                    x.targets.contains(&a) && x.attend_levels().any(|l| l > e.unit(a).level)
+                });
+                for r in members_of_cascade(e, a, extra, cascading) {
+                    if rule.applies(r.kind) && r.kind == DemandKind::Meeting && r.attends(level) {
                         members.push(r);
                     }
                 }
@@ -366,7 +407,7 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
         }
         (Scope::Unit(u), Params::DuplicateData(p)) => {
             let field = key.part as u32;
-            let members: Vec<&Rec> = unit_members(e, u, extra)
+            let members: Vec<&Rec> = all_unit_members(e, u, extra)
                 .into_iter()
                 .filter(|r| rule.applies(r.kind) && r.fields.binary_search(&field).is_ok())
                 .collect();
@@ -401,10 +442,9 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             out
         }
         (Scope::Unit(u), Params::IndicatorInflation(p)) => {
-            let members: Vec<&Rec> = unit_members(e, u, extra)
-                .into_iter()
-                .filter(|r| rule.applies(r.kind) && year(r.day()) == key.part)
-                .collect();
+            let (from, to) = year_range(key.part);
+            let members: Vec<&Rec> =
+                unit_members(e, u, from, to, extra).into_iter().filter(|r| rule.applies(r.kind)).collect();
             let total: u64 = members.iter().map(|r| u64::from(r.indicators)).sum();
             if total <= u64::from(p.max_per_unit) {
                 return Vec::new();
@@ -729,14 +769,15 @@ pub(crate) fn solo(e: &Engine, rule: &Rule, r: &Rec) -> Option<Text> {
     }
 }
 
-/// A meeting's length in days: within one day, hours over eight (a half day is four
-/// hours); across days, the calendar days it spans.
+/// A meeting's length in days, counted in half-days: a session that ends by 12:30 used
+/// the morning, one that starts at noon or later only the afternoon. 9:00–11:30 is half
+/// a day, 9:00–17:30 one day, 9:00 to noon the next day a day and a half.
 fn meeting_days(r: &Rec) -> f64 {
-    let (s, e) = (r.start, r.end);
-    if s.date() == e.date() {
-        let hours = (e - s).num_minutes() as f64 / 60.0;
-        (hours / 8.0 * 10.0).round() / 10.0
-    } else {
-        ((e.date() - s.date()).num_days() + 1) as f64
-    }
+    use chrono::Timelike;
+    let half = |d: NaiveDate| i64::from(d.num_days_from_ce()) * 2;
+    let start = half(r.start.date()) + i64::from(r.start.hour() >= 12);
+    let end_time = r.end.time();
+    let noon = chrono::NaiveTime::from_hms_opt(12, 30, 0).unwrap_or_default();
+    let end = half(r.end.date()) + i64::from(end_time > noon);
+    ((end - start + 1).max(1)) as f64 / 2.0
 }

@@ -1,10 +1,11 @@
 //! Prints what the demo generator makes for a province: counts by kind and status, a
-//! few sample titles per kind, and the six staged scenarios. Usage:
+//! few sample titles per kind, how often each flag occurs on each kind, and the staged
+//! scenarios. Usage:
 //! `cargo run -p tongxin-demo --example summary -- [province] [year] [seed]`.
 
 use std::collections::BTreeMap;
 
-use tongxin_domain::DemandKind;
+use tongxin_domain::{DemandKind, Flag};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,8 +43,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
     }
+    println!("\nflags by kind:");
+    for (kind, ds) in &by_kind {
+        let mut counts: BTreeMap<Flag, usize> = BTreeMap::new();
+        for f in ds.iter().flat_map(|d| &d.cost.flags) {
+            *counts.entry(*f).or_default() += 1;
+        }
+        if !counts.is_empty() {
+            let list: Vec<String> = counts.iter().map(|(f, n)| format!("{} {n}", f.as_str())).collect();
+            println!("  {} ({}): {}", kind.as_str(), ds.len(), list.join(", "));
+        }
+    }
     let s = &demo.scenarios;
     println!("\nstage: {} / {} / {} / {}", s.prefecture, s.county, s.township, s.village);
+    let by_id: BTreeMap<_, _> = demo.demands.iter().map(|d| (d.id, d)).collect();
+    for (what, id) in [
+        ("disguised inspection", s.disguised_inspection.demand),
+        ("unplanned inspection", s.unplanned_inspection),
+        ("unplanned safety inspection", s.unplanned_safety_inspection),
+        ("veto document", s.veto_document),
+        ("overlong meeting", s.overlong_meeting),
+        ("long speech meeting", s.long_speech_meeting),
+        ("deputy meeting", s.deputy_meeting),
+        ("clock-in app", s.clock_in_app),
+    ]
+    .into_iter()
+    .chain(s.comprehensive_inspections.demands.iter().map(|id| ("comprehensive inspection", *id)))
+    .chain(s.comprehensive_meetings.demands.iter().map(|id| ("comprehensive meeting", *id)))
+    {
+        let d = by_id[&id];
+        println!(
+            "{what}: {} | {} | {} → {} | {}",
+            d.title,
+            names.get(&d.source_body).unwrap_or(&"?"),
+            d.starts_at,
+            d.ends_at,
+            serde_json_like(&d.cost)
+        );
+    }
     println!(
         "accounts: {}",
         demo.accounts.iter().map(|a| a.user.username.as_str()).collect::<Vec<_>>().join(", ")
@@ -57,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn serde_json_like(c: &tongxin_domain::Cost) -> String {
     format!(
-        "h={} cadres={} host={} visitors={} forms={} fields={:?} attend={:?} video={} ind={} chars={}",
+        "h={} cadres={} host={} visitors={} forms={} fields={:?} attend={:?} video={} ind={} chars={} speech={} flags={:?}",
         c.cadre_hours,
         c.cadres_required,
         c.host_person_days,
@@ -67,6 +104,8 @@ fn serde_json_like(c: &tongxin_domain::Cost) -> String {
         c.attend_levels,
         c.video,
         c.indicators,
-        c.doc_chars
+        c.doc_chars,
+        c.speech_minutes,
+        c.flags.iter().map(|f| f.as_str()).collect::<Vec<_>>()
     )
 }

@@ -1,12 +1,14 @@
 //! The demo's fixed vocabulary: the departments a province, prefecture and county have,
 //! their divisions (处室/科室), the matters (topics) each handles, the data fields each
-//! matter's forms ask for, and the title templates of every demand kind.
+//! matter's forms ask for, the title templates of every demand kind, and the templates
+//! whose wording goes with a flag (an ad-hoc inspection, a specific-task document, an app
+//! that ranks install rates …).
 //!
 //! Names follow real Chinese government practice (e.g. 农业农村厅 at the province,
 //! 农业农村局 below it; Party departments are named 中共…委组织部). Nothing here is random;
 //! the generator draws from these tables with its seeded RNG.
 
-use tongxin_domain::DemandKind;
+use tongxin_domain::{DemandKind, Flag};
 
 /// One kind of department, as it appears at each level.
 pub(crate) struct DeptSpec {
@@ -28,6 +30,24 @@ pub(crate) struct DeptSpec {
     pub topics: &'static [&'static str],
     /// Always present at prefecture and county level (the others are drawn at random).
     pub core: bool,
+}
+
+impl DeptSpec {
+    /// The system (系统) the department heads, as its annual work meeting and work points
+    /// name it: 农业农村, 卫生健康, 组织, 政法, 社会工作 … (the provincial name without
+    /// 厅/局/委员会/部).
+    pub fn system(&self) -> &'static str {
+        ["委员会", "厅", "局", "部"]
+            .iter()
+            .find_map(|suffix| self.province.strip_suffix(suffix))
+            .unwrap_or(self.province)
+    }
+
+    /// `{system}工作` (社会工作 is already one).
+    pub fn work(&self) -> String {
+        let system = self.system();
+        if system.ends_with("工作") { system.to_owned() } else { format!("{system}工作") }
+    }
 }
 
 macro_rules! dept {
@@ -497,7 +517,6 @@ pub(crate) fn templates(kind: DemandKind) -> &'static [&'static str] {
             "关于做好{y}年{t}工作的通知",
             "关于印发《{y}年{t}工作要点》的通知",
             "关于进一步加强{t}工作的实施意见",
-            "关于印发《{t}工作方案》的通知",
         ],
         DemandKind::DataRequest => &[
             "关于报送{y}年第{q}季度{t}情况的通知",
@@ -511,6 +530,41 @@ pub(crate) fn templates(kind: DemandKind) -> &'static [&'static str] {
         DemandKind::Signboard => &["{t}示范村（社区）创建", "{t}先进单位评选", "{t}达标创建验收"],
     }
 }
+
+/// Inspections outside the filed annual plan (临时性督查): how their notices read.
+pub(crate) const ADHOC_INSPECTIONS: &[&str] =
+    &["{t}临时性督查", "{t}突击检查", "关于开展{t}专项督查的紧急通知", "{t}随机抽查"];
+
+/// Specific-task documents (专项工作文件, capped at 4,000 characters).
+pub(crate) const SPECIFIC_TASK_DOCUMENTS: &[&str] =
+    &["关于印发《{t}工作方案》的通知", "关于印发《{t}专项行动方案》的通知", "关于开展{t}专项整治的通知"];
+
+/// Meetings with group discussion (分组讨论), a day or more.
+pub(crate) const GROUP_DISCUSSION_MEETINGS: &[&str] =
+    &["{s}{t}工作现场推进会", "{s}{t}工作专题研讨会", "{s}{t}工作经验交流会"];
+
+/// Meetings that run two full days without group discussion.
+pub(crate) const TRAINING_MEETINGS: &[&str] = &["{s}{t}业务培训班", "{s}{t}工作能力提升培训班"];
+
+/// App and work-group obligations whose very wording is a practice the rules forbid,
+/// with the flags that say so.
+pub(crate) const APP_PRACTICES: &[(&str, &[Flag])] = &[
+    ("“{t}”小程序每日打卡", &[Flag::ForcedClockIn]),
+    ("“{t}”APP下载注册（按安装率通报排名）", &[Flag::ForcedDownload, Flag::InstallRateRanking]),
+    ("{t}宣传推文每日转发点赞", &[Flag::LikesForwards]),
+    ("“{t}”线上学习积分排名", &[Flag::PointsRanking, Flag::OnlineTime]),
+    ("{t}巡查照片和轨迹每日上传", &[Flag::ForcedUpload]),
+    ("“{t}”平台每日登录和在线时长考核", &[Flag::ForcedDownload, Flag::OnlineTime]),
+];
+
+/// Wording that makes an indicator set judge work by what the rules forbid (leaders'
+/// instructions, experience pieces, documents issued, photos), appended to a few titles.
+pub(crate) const FORBIDDEN_INDICATOR_CONTENT: &[&str] = &[
+    "（含领导批示件办理情况）",
+    "（含经验材料和信息报送数量）",
+    "（含开会发文数量）",
+    "（工作台账拍照留痕）",
+];
 
 /// Fills a template.
 pub(crate) fn fill(template: &str, scope: &str, topic: &str, year: i32, quarter: u32) -> String {
@@ -560,6 +614,14 @@ mod tests {
             assert!(!d.topics.is_empty());
         }
         assert!(DEPTS.iter().filter(|d| d.core).count() >= 8);
+        for d in DEPTS {
+            assert!(!d.system().is_empty() && d.system() != d.province, "{}", d.key);
+        }
+        let system = |key: &str| DEPTS.iter().find(|d| d.key == key).map(|d| (d.system(), d.work()));
+        assert_eq!(system("agri"), Some(("农业农村", "农业农村工作".to_owned())));
+        assert_eq!(system("health"), Some(("卫生健康", "卫生健康工作".to_owned())));
+        assert_eq!(system("org"), Some(("组织", "组织工作".to_owned())));
+        assert_eq!(system("social"), Some(("社会工作", "社会工作".to_owned())));
         for k in DemandKind::ALL {
             assert!(!templates(k).is_empty());
         }

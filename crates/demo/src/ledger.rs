@@ -1,19 +1,23 @@
 //! The demand generator's state and the year's background demands: every department
 //! (and the Party committees and governments) at province, prefecture and county level
 //! places meetings, documents, data requests, visits and the rest on the units below it,
-//! at realistic rates, on working days, with the cost fields each kind needs. Every
-//! department also places one annual set of assessment indicators on the units below it.
+//! at realistic rates, on working days, with the cost fields and flags each kind needs
+//! (the flags and meeting shapes are drawn in `practice`, the year's comprehensive work in
+//! `annual`). Every department also places one annual set of assessment indicators on the
+//! units below it.
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime};
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
-use tongxin_domain::{Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Level, UnitCode};
+use tongxin_domain::{Cost, Demand, DemandKind, DemandOrigin, DemandStatus, Flag, Level, UnitCode};
 use uuid::Uuid;
 
 use crate::bodies::{Bodies, Dept, UnitBodies};
 use crate::calendar::{Calendar, at};
-use crate::catalog::{LEADERSHIP_TOPICS, fields_of, fill, scope_word, templates};
+use crate::catalog::{
+    FORBIDDEN_INDICATOR_CONTENT, LEADERSHIP_TOPICS, fields_of, fill, scope_word, templates,
+};
 use crate::geo::Geo;
 use crate::uuid_at;
 
@@ -42,6 +46,9 @@ pub(crate) struct Gen<'a> {
     pub geo: &'a Geo<'a>,
     pub bodies: &'a Bodies,
     pub demands: Vec<Demand>,
+    /// (department body, kind) whose comprehensive items of the year a scenario placed;
+    /// the annual pass leaves them alone.
+    pub staged: Vec<(usize, DemandKind)>,
 }
 
 /// One decimal place, as a person would write it.
@@ -51,7 +58,7 @@ pub(crate) fn round1(x: f64) -> f64 {
 
 /// The level of a source body's unit, from the jurisdiction it acts on.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Tier {
+pub(crate) enum Tier {
     Province,
     Prefecture(usize),
     County(usize),
@@ -167,13 +174,8 @@ impl Gen<'_> {
         let day = self.cal.random_workday_in_year(&mut self.rng);
         let last = self.cal.last();
         match kind {
-            DemandKind::Meeting => {
-                let (h, m) = *[(9, 0), (9, 30), (10, 0)].choose(&mut self.rng).unwrap_or(&(9, 0));
-                let start = at(day, h, m);
-                let latest = (11 * 60 + 30) - (h * 60 + m);
-                let minutes = self.rng.random_range(60..=latest.max(60));
-                (start, start + chrono::Duration::minutes(i64::from(minutes)))
-            }
+            // A morning; background meetings take their shape from `meeting_shape`.
+            DemandKind::Meeting => self.meeting_window(day, 1, 0),
             DemandKind::Inspection | DemandKind::ResearchVisit | DemandKind::GuidanceVisit => {
                 let days = self.rng.random_range(1..=3);
                 self.visit_window(day, days)
@@ -206,16 +208,7 @@ impl Gen<'_> {
     fn cost(&mut self, kind: DemandKind, topic: &str, start: NaiveDateTime, end: NaiveDateTime) -> Cost {
         let days = self.cal.workdays_between(start.date(), end.date()).max(1);
         match kind {
-            DemandKind::Meeting => {
-                let hours = (end - start).num_minutes() as f64 / 60.0;
-                let cadres = self.rng.random_range(1..=4);
-                Cost {
-                    cadre_hours: round1(hours * f64::from(cadres) + self.rng.random_range(0.0..2.0)),
-                    cadres_required: cadres,
-                    video: self.rng.random_bool(0.65),
-                    ..Cost::default()
-                }
-            }
+            DemandKind::Meeting => self.meeting_cost(start, end, 0),
             DemandKind::Inspection => {
                 let (v, h, f) = (
                     self.rng.random_range(3..=8),
@@ -224,16 +217,15 @@ impl Gen<'_> {
                 );
                 self.visit_cost(days, v, h, f)
             }
+            // One research visit in seven and one guidance visit in four asks for forms.
             DemandKind::ResearchVisit => {
-                let (v, f) = (self.rng.random_range(2..=6), self.rng.random_range(0..=1));
+                let v = self.rng.random_range(2..=6);
+                let f = if self.rng.random_bool(0.85) { 0 } else { self.rng.random_range(1..=3) };
                 self.visit_cost(days, v, 2, f)
             }
             DemandKind::GuidanceVisit => {
-                let (v, h, f) = (
-                    self.rng.random_range(2..=5),
-                    self.rng.random_range(1..=3),
-                    self.rng.random_range(0..=2),
-                );
+                let (v, h) = (self.rng.random_range(2..=5), self.rng.random_range(1..=3));
+                let f = if self.rng.random_bool(0.75) { 0 } else { self.rng.random_range(1..=2) };
                 self.visit_cost(days, v, h, f)
             }
             DemandKind::WorkGroup => {
@@ -243,10 +235,10 @@ impl Gen<'_> {
                 c.cadre_hours = round1(c.host_person_days * 8.0);
                 c
             }
+            // The length comes with the document's class (`document_text`).
             DemandKind::Document => Cost {
                 cadre_hours: f64::from(self.rng.random_range(2..=16)),
                 cadres_required: self.rng.random_range(1..=3),
-                doc_chars: self.rng.random_range(15..=120) * 100,
                 ..Cost::default()
             },
             DemandKind::DataRequest => {
@@ -313,7 +305,7 @@ impl Gen<'_> {
     }
 
     /// Targets and, for meetings, the attendance levels.
-    fn targets(&mut self, tier: Tier, kind: DemandKind) -> (Vec<UnitCode>, Vec<Level>) {
+    pub(crate) fn targets(&mut self, tier: Tier, kind: DemandKind) -> (Vec<UnitCode>, Vec<Level>) {
         use DemandKind as K;
         let (counties, towns): (Vec<usize>, Vec<usize>) = match tier {
             Tier::Province => {
@@ -465,14 +457,36 @@ impl Gen<'_> {
 
     /// One background demand of `kind` from `source` on `topic`.
     fn ambient(&mut self, tier: Tier, scope: &str, source: usize, kind: DemandKind, topic: &str) {
-        let (start, end) = self.schedule(kind);
         let (targets, attend) = self.targets(tier, kind);
         if targets.is_empty() {
             return;
         }
-        let mut cost = self.cost(kind, topic, start, end);
+        let mut template = None;
+        let (start, end, mut cost) = if kind == DemandKind::Meeting {
+            let shape = self.meeting_shape();
+            let speech = self.speech(if shape.half_days == 1 { 0.11 } else { 0.05 });
+            let day = self.run_of_workdays(self.cal.first(), self.cal.last(), shape.half_days.div_ceil(2));
+            let (start, end) = self.meeting_window(day, shape.half_days, speech);
+            let mut cost = self.meeting_cost(start, end, speech);
+            cost.flags = shape.flags;
+            template = shape.template;
+            (start, end, cost)
+        } else {
+            let (start, end) = self.schedule(kind);
+            (start, end, self.cost(kind, topic, start, end))
+        };
         cost.attend_levels = attend;
-        let template = *templates(kind).choose(&mut self.rng).unwrap_or(&"{t}");
+        match kind {
+            DemandKind::Inspection => (cost.flags, template) = self.inspection_flags(topic),
+            DemandKind::ResearchVisit | DemandKind::GuidanceVisit => cost.flags = self.visit_flags(),
+            DemandKind::Document => (cost.doc_chars, cost.flags, template) = self.document_text(),
+            DemandKind::AppObligation => (cost.flags, template) = self.app_flags(),
+            _ => {}
+        }
+        let template = match template {
+            Some(t) => t,
+            None => *templates(kind).choose(&mut self.rng).unwrap_or(&"{t}"),
+        };
         let quarter = start.date().month().div_ceil(3);
         let mut title = fill(template, scope, topic, self.cal.year, quarter);
         if kind == DemandKind::Meeting && cost.video && !title.contains("视频") && !title.contains("电视电话")
@@ -496,9 +510,13 @@ impl Gen<'_> {
     }
 
     fn unit_ambient(&mut self, tier: Tier, scope: &str, ub: &UnitBodies, level_idx: usize) {
+        // The year's comprehensive items stand in for as many ordinary ones, so the
+        // volume stays what the rates say.
+        let annual = self.annual(tier, scope, ub, level_idx);
+        let placed = |body: usize, kind: DemandKind| annual.iter().filter(|a| **a == (body, kind)).count();
         for (kind, rate) in LEADERSHIP_RATES {
             for source in [ub.party, ub.gov] {
-                for _ in 0..self.count(rate / 2.0) {
+                for _ in 0..self.count(rate / 2.0).saturating_sub(placed(source, kind)) {
                     let topic = *LEADERSHIP_TOPICS.choose(&mut self.rng).unwrap_or(&"经济工作");
                     self.ambient(tier, scope, source, kind, topic);
                 }
@@ -506,7 +524,7 @@ impl Gen<'_> {
         }
         for dept in &ub.depts {
             for (kind, rates) in RATES {
-                for _ in 0..self.count(rates[level_idx]) {
+                for _ in 0..self.count(rates[level_idx]).saturating_sub(placed(dept.body, kind)) {
                     let source = self.source_of(dept);
                     let topic = *dept.spec.topics.choose(&mut self.rng).unwrap_or(&"");
                     self.ambient(tier, scope, source, kind, topic);
@@ -580,7 +598,13 @@ impl Gen<'_> {
             let n = self.rng.random_range(range);
             let topic = dept.spec.topics[0];
             let template = *templates(DemandKind::Indicator).choose(&mut self.rng).unwrap_or(&"{t}");
-            let title = fill(template, &scope, topic, self.cal.year, 1);
+            let mut title = fill(template, &scope, topic, self.cal.year, 1);
+            // A few still judge work by leaders' instructions, documents or photos.
+            if self.rng.random_bool(0.06) {
+                title.push_str(FORBIDDEN_INDICATOR_CONTENT.choose(&mut self.rng).unwrap_or(&""));
+            }
+            // Assessment follows the filed annual plan, but not always.
+            let flags = if self.rng.random_bool(0.92) { vec![Flag::InAnnualPlan] } else { Vec::new() };
             let source = dept.divisions.last().copied().unwrap_or(dept.body);
             let hits = targets.contains(county_code);
             let id = self.push(Draft {
@@ -596,6 +620,7 @@ impl Gen<'_> {
                     cadre_hours: f64::from(n * 6),
                     cadres_required: 2,
                     forms: 1,
+                    flags,
                     ..Cost::default()
                 },
                 reported: false,

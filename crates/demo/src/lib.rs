@@ -1,18 +1,24 @@
 //! A seeded, reproducible demo jurisdiction on a real province's units: the upper-level
 //! bodies (departments and their divisions at province, prefecture and county), one year
 //! of demands of every kind with realistic titles, dates and costs, a set of demo
-//! accounts, and the six cases of DESIGN.md §1 staged as data on one real county.
+//! accounts, the six cases of DESIGN.md §1 staged as data on one real county, and one
+//! clear case of each practice the burden-reduction rules forbid (a research visit that is
+//! an inspection in disguise, an inspection outside the plan, a one-vote veto …) on the
+//! same county, all recorded in [`Scenarios`]. Demands carry the flags and speech lengths
+//! the rules read, at realistic rates.
 //!
 //! Pure: [`generate`] returns domain values and touches no database or clock. The same
 //! units, province, year, seed and "today" always give the same output, ids included
 //! (they are UUIDv7 built from the seeded RNG, timed inside the demo year).
 
 mod accounts;
+mod annual;
 mod bodies;
 mod calendar;
 mod catalog;
 mod geo;
 mod ledger;
+mod practice;
 mod scenarios;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -22,7 +28,8 @@ use tongxin_domain::{Body, Demand, Unit, User};
 use uuid::Uuid;
 
 pub use scenarios::{
-    Cascade, DuplicateField, GuidanceVisits, IndicatorLoad, Scenarios, ThreeDivisions, WorkGroup,
+    AnnualExcess, Cascade, DisguisedInspection, DuplicateField, GuidanceVisits, IndicatorLoad, Scenarios,
+    ThreeDivisions, WorkGroup,
 };
 
 /// The password of every demo account. Documented, public and only for demos.
@@ -94,7 +101,15 @@ pub fn generate_with(units: &[Unit], options: &DemoOptions) -> Result<Demo, Demo
     let bodies = bodies::build(&mut rng, &geo, &stage, &cal);
     let accounts = accounts::build(&mut rng, &geo, &stage, &bodies, &cal);
     let demand_rng = ChaCha8Rng::seed_from_u64(rng.random());
-    let mut g = ledger::Gen { rng: demand_rng, cal, today, geo: &geo, bodies: &bodies, demands: Vec::new() };
+    let mut g = ledger::Gen {
+        rng: demand_rng,
+        cal,
+        today,
+        geo: &geo,
+        bodies: &bodies,
+        demands: Vec::new(),
+        staged: Vec::new(),
+    };
     let scenarios = scenarios::stage_all(&mut g, &stage);
     g.background();
     let mut demands = g.demands;

@@ -9,17 +9,32 @@
 //!    the township's cadres hear the same topic four times within ten days;
 //! 5. five bodies ask the township's villages for the same field, 常住人口;
 //! 6. the county carries 300+ assessment indicators from 25+ departments.
+//!
+//! and one clear case of each practice the burden-reduction rules forbid, all reaching the
+//! same county (its township or villages), each breaking the one rule it is named for and
+//! as few others as the case allows:
+//!
+//! - a research visit (调研) that demands three forms and a report: an inspection in
+//!   disguise;
+//! - an inspection outside the filed annual plan, and one on work safety (exempt);
+//! - a document imposing a one-vote veto and a responsibility pledge;
+//! - a provincial department with two comprehensive inspections in the year, another
+//!   with two comprehensive work meetings;
+//! - a two-day meeting without group discussion, a meeting with an 85-minute speech, and
+//!   a meeting convened by a deputy that summons the townships' principal heads;
+//! - a mini-program that forces daily clock-in and ranks points.
 
 use chrono::{Days, NaiveDate};
 use rand::Rng;
 use rand::seq::SliceRandom;
-use tongxin_domain::{Cost, DemandKind, Level, UnitCode};
+use tongxin_domain::{Cost, DemandKind, Flag, Level, UnitCode};
 use uuid::Uuid;
 
 use crate::calendar::at;
 use crate::catalog::scope_word;
 use crate::geo::Stage;
-use crate::ledger::{Draft, Gen, round1};
+use crate::ledger::{Draft, Gen, Tier, round1};
+use crate::practice::meeting_hours;
 
 /// Where the scenarios happen and what they consist of.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +53,58 @@ pub struct Scenarios {
     pub cascade: Cascade,
     pub duplicate_field: DuplicateField,
     pub indicators: IndicatorLoad,
+    /// A research visit to the county that demands forms and a report.
+    pub disguised_inspection: DisguisedInspection,
+    /// An inspection of the county outside the filed annual plan (no `in_annual_plan`),
+    /// on a topic the plan does not exempt (农村生活垃圾治理), by a prefecture division.
+    pub unplanned_inspection: Uuid,
+    /// An inspection of the county outside the plan on work safety (安全生产大检查), which
+    /// the plan rule exempts: `inspection.plan` must not fire on it.
+    pub unplanned_safety_inspection: Uuid,
+    /// A prefecture document to its counties (the county among them) flagged
+    /// `one_vote_veto` and `responsibility_pledge`; 3,200 characters, general (neither
+    /// specific-task nor comprehensive), so only the forbidden demands break a rule.
+    pub veto_document: Uuid,
+    /// A provincial department (生态环境厅) with two comprehensive inspections in the year,
+    /// both in the plan and both reaching the county.
+    pub comprehensive_inspections: AnnualExcess,
+    /// A provincial department (卫生健康委员会) with two comprehensive work meetings in the
+    /// year (January and July), both mornings with speeches of at most an hour.
+    pub comprehensive_meetings: AnnualExcess,
+    /// A prefecture meeting of two full days (9:00 the first day to 17:30 the second)
+    /// without group discussion, for the counties' cadres (the county among them): over
+    /// the half-day cap. Its speech is 45 minutes, it is not a video meeting, only county
+    /// level attends, and it has no flags.
+    pub overlong_meeting: Uuid,
+    /// A county morning meeting (9:00–11:30) for the townships whose principal speech
+    /// runs 85 minutes.
+    pub long_speech_meeting: Uuid,
+    /// A county meeting convened by a deputy (`deputy_convener`) that still summons the
+    /// townships' principal heads (`principal_attendance`); a morning, 30-minute speech.
+    pub deputy_meeting: Uuid,
+    /// A county 组织部 mini-program on the township's villages forcing daily clock-in and
+    /// ranking points (`forced_clock_in`, `points_ranking`).
+    pub clock_in_app: Uuid,
+}
+
+/// A research visit (调研) that is an inspection in disguise: it demands forms and a
+/// report (`reports_demanded`) of the scenario county, its only target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DisguisedInspection {
+    pub demand: Uuid,
+    /// The visiting body: 考核评估处 of the provincial 乡村振兴局.
+    pub source: Uuid,
+    /// Forms it demands (3).
+    pub forms: u32,
+}
+
+/// One department over an annual count: more than one comprehensive item in the year.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnnualExcess {
+    /// The department (a provincial department body).
+    pub department: Uuid,
+    /// Its comprehensive items of the year, in date order (two).
+    pub demands: Vec<Uuid>,
 }
 
 /// Case 1: three divisions of one provincial department, same county, same week.
@@ -108,6 +175,7 @@ pub(crate) fn stage_all(g: &mut Gen, stage: &Stage) -> Scenarios {
     let cascade = cascade(g, stage);
     let duplicate_field = duplicate_field(g, stage);
     let indicators = indicator_load(g, stage.county);
+    let practices = practices(g, stage);
     Scenarios {
         prefecture: geo.prefectures[stage.prefecture].code.clone(),
         county,
@@ -119,6 +187,16 @@ pub(crate) fn stage_all(g: &mut Gen, stage: &Stage) -> Scenarios {
         cascade,
         duplicate_field,
         indicators,
+        disguised_inspection: practices.disguised_inspection,
+        unplanned_inspection: practices.unplanned_inspection,
+        unplanned_safety_inspection: practices.unplanned_safety_inspection,
+        veto_document: practices.veto_document,
+        comprehensive_inspections: practices.comprehensive_inspections,
+        comprehensive_meetings: practices.comprehensive_meetings,
+        overlong_meeting: practices.overlong_meeting,
+        long_speech_meeting: practices.long_speech_meeting,
+        deputy_meeting: practices.deputy_meeting,
+        clock_in_app: practices.clock_in_app,
     }
 }
 
@@ -146,7 +224,10 @@ fn three_divisions(g: &mut Gen, county: &UnitCode) -> ThreeDivisions {
         let day = g.cal.add_workdays(monday, offset);
         let (start, end) = g.visit_window(day, days);
         let visitors = g.rng.random_range(4..=6);
-        let cost = g.visit_cost(days, visitors, 3, 2);
+        let mut cost = g.visit_cost(days, visitors, 3, 2);
+        if kind == DemandKind::Inspection {
+            cost.flags = vec![Flag::InAnnualPlan, Flag::ReportsDemanded];
+        }
         visits.push(g.push(Draft {
             kind,
             source,
@@ -307,6 +388,8 @@ fn cascade(g: &mut Gen, stage: &Stage) -> Cascade {
         let day = g.cal.add_workdays(d0, offset);
         let (start, end) = (at(day, 9, 0), at(day, 10, 30));
         let cadres = if offset == 6 { 12 } else { 3 };
+        // Each level's leader speaks a little less than the one above.
+        let speech_minutes = 35 - 5 * offset.min(4);
         meetings.push(g.push(Draft {
             kind: DemandKind::Meeting,
             source,
@@ -320,6 +403,7 @@ fn cascade(g: &mut Gen, stage: &Stage) -> Cascade {
                 cadres_required: cadres,
                 attend_levels,
                 video,
+                speech_minutes,
                 ..Cost::default()
             },
             reported: false,
@@ -415,4 +499,258 @@ fn indicator_load(g: &mut Gen, county: usize) -> IndicatorLoad {
         total = 300;
     }
     IndicatorLoad { demands, indicators: total, departments: departments.len() }
+}
+
+/// The practice cases, before they join [`Scenarios`].
+struct Practices {
+    disguised_inspection: DisguisedInspection,
+    unplanned_inspection: Uuid,
+    unplanned_safety_inspection: Uuid,
+    veto_document: Uuid,
+    comprehensive_inspections: AnnualExcess,
+    comprehensive_meetings: AnnualExcess,
+    overlong_meeting: Uuid,
+    long_speech_meeting: Uuid,
+    deputy_meeting: Uuid,
+    clock_in_app: Uuid,
+}
+
+/// One case of each forbidden practice, on the scenario county (see the module doc).
+fn practices(g: &mut Gen, stage: &Stage) -> Practices {
+    let geo = g.geo;
+    let b = g.bodies;
+    let y = g.cal.year;
+    let county = geo.counties[stage.county].code.clone();
+    let (province, pref, cty) = (&b.province, &b.prefectures[stage.prefecture], &b.counties[stage.county]);
+    let province_scope = scope_word(&geo.province.name);
+    let pref_scope = scope_word(&geo.prefectures[stage.prefecture].name);
+    let county_scope = scope_word(&geo.counties[stage.county].name);
+    let pref_counties: Vec<UnitCode> =
+        geo.pref_counties[stage.prefecture].iter().map(|c| geo.counties[*c].code.clone()).collect();
+    let towns: Vec<UnitCode> =
+        geo.county_towns[stage.county].iter().map(|t| geo.townships[*t].code.clone()).collect();
+    let villages: Vec<UnitCode> =
+        geo.town_villages[stage.township].iter().map(|v| geo.villages[*v].code.clone()).collect();
+    let division = |d: &crate::bodies::Dept, i: usize| d.divisions.get(i).copied().unwrap_or(d.body);
+
+    // A "research" visit that asks for three forms and a written report.
+    let source = division(dept(province, "rural"), 3);
+    let day = g.cal.add_workdays(g.cal.nth_monday(5, 3), 1);
+    let (start, end) = g.visit_window(day, 2);
+    let mut cost = g.visit_cost(2, 4, 2, 3);
+    cost.flags = vec![Flag::ReportsDemanded];
+    let demand = g.push(Draft {
+        kind: DemandKind::ResearchVisit,
+        source,
+        title: "防止返贫动态监测帮扶工作专题调研".to_owned(),
+        topic: "防止返贫动态监测".to_owned(),
+        targets: vec![county.clone()],
+        starts_at: start,
+        ends_at: end,
+        cost,
+        reported: false,
+        cancellable: false,
+    });
+    let disguised_inspection = DisguisedInspection { demand, source: b.all[source].id, forms: 3 };
+
+    // Two inspections outside the plan, one on a matter the plan exempts; neither asks
+    // for forms or the principal leader.
+    let unplanned = |g: &mut Gen, source: usize, title: &str, topic: &str, day: NaiveDate| {
+        let (start, end) = g.visit_window(day, 1);
+        let cost = g.visit_cost(1, 4, 2, 0);
+        g.push(Draft {
+            kind: DemandKind::Inspection,
+            source,
+            title: title.to_owned(),
+            topic: topic.to_owned(),
+            targets: vec![county.clone()],
+            starts_at: start,
+            ends_at: end,
+            cost,
+            reported: false,
+            cancellable: false,
+        })
+    };
+    let day = g.cal.add_workdays(g.cal.nth_monday(6, 2), 2);
+    let unplanned_inspection = unplanned(
+        g,
+        division(dept(pref, "housing"), 0),
+        "农村生活垃圾治理临时性督查",
+        "农村生活垃圾治理",
+        day,
+    );
+    let day = g.cal.add_workdays(g.cal.nth_monday(9, 2), 1);
+    let unplanned_safety_inspection =
+        unplanned(g, dept(pref, "emergency").body, "安全生产大检查突击检查", "安全生产大检查", day);
+
+    // A document that makes straw burning a one-vote veto, with a pledge to sign.
+    let day = g.cal.add_workdays(g.cal.nth_monday(5, 2), 3);
+    let end = g.cal.on_or_after(day + Days::new(25));
+    let veto_document = g.push(Draft {
+        kind: DemandKind::Document,
+        source: dept(pref, "eco").body,
+        title: format!("关于做好{y}年秸秆禁烧工作的通知"),
+        topic: "秸秆禁烧".to_owned(),
+        targets: pref_counties.clone(),
+        starts_at: at(day, 9, 0),
+        ends_at: at(end, 17, 30),
+        cost: Cost {
+            cadre_hours: 10.0,
+            cadres_required: 2,
+            doc_chars: 3_200,
+            flags: vec![Flag::OneVoteVeto, Flag::ResponsibilityPledge],
+            ..Cost::default()
+        },
+        reported: false,
+        cancellable: false,
+    });
+
+    // 生态环境厅: two comprehensive inspections in one year, on the county and up to two
+    // neighbours.
+    let eco = dept(province, "eco").body;
+    g.staged.push((eco, DemandKind::Inspection));
+    let mut targets = vec![county.clone()];
+    targets.extend(pref_counties.iter().filter(|c| **c != county).take(2).cloned());
+    targets.sort();
+    let topic = "生态环境保护督察整改";
+    let windows = [
+        (format!("{y}年度{province_scope}生态环境保护综合督查"), (g.cal.date(4, 20), g.cal.date(5, 15))),
+        (
+            format!("{y}年{province_scope}生态环境领域突出问题综合检查"),
+            (g.cal.date(10, 12), g.cal.date(11, 20)),
+        ),
+    ];
+    let mut demands = Vec::new();
+    for (title, window) in windows {
+        demands.extend(g.comprehensive_inspection(
+            Tier::Province,
+            eco,
+            title,
+            topic,
+            window,
+            Some(targets.clone()),
+        ));
+    }
+    let comprehensive_inspections = AnnualExcess { department: b.all[eco].id, demands };
+
+    // 卫生健康委员会: two comprehensive work meetings in one year.
+    let health = dept(province, "health").body;
+    g.staged.push((health, DemandKind::Meeting));
+    let meetings = [
+        (format!("{y}年{province_scope}卫生健康工作会议"), (g.cal.date(1, 12), g.cal.date(2, 6)), 50),
+        (format!("{y}年{province_scope}卫生健康工作年中会议"), (g.cal.date(7, 13), g.cal.date(7, 31)), 45),
+    ];
+    let mut demands = Vec::new();
+    for (title, window, speech) in meetings {
+        demands.extend(g.comprehensive_meeting(
+            Tier::Province,
+            health,
+            title,
+            "卫生健康工作",
+            window,
+            1,
+            Some(speech),
+        ));
+    }
+    let comprehensive_meetings = AnnualExcess { department: b.all[health].id, demands };
+
+    // Meetings: two full days without group discussion; an 85-minute speech; a deputy
+    // summoning the principal heads.
+    let meeting = |g: &mut Gen,
+                   source: usize,
+                   title: String,
+                   topic: &str,
+                   (targets, attend_levels): (Vec<UnitCode>, Vec<Level>),
+                   (start, end): (chrono::NaiveDateTime, chrono::NaiveDateTime),
+                   speech_minutes: u32,
+                   flags: Vec<Flag>| {
+        let cadres = 2;
+        g.push(Draft {
+            kind: DemandKind::Meeting,
+            source,
+            title,
+            topic: topic.to_owned(),
+            targets,
+            starts_at: start,
+            ends_at: end,
+            cost: Cost {
+                cadre_hours: round1(meeting_hours(start, end) * f64::from(cadres)),
+                cadres_required: cadres,
+                attend_levels,
+                speech_minutes,
+                flags,
+                ..Cost::default()
+            },
+            reported: false,
+            cancellable: false,
+        })
+    };
+    let day = g.run_of_workdays(g.cal.date(9, 14), g.cal.date(9, 30), 2);
+    let overlong_meeting = meeting(
+        g,
+        dept(pref, "agri").body,
+        format!("{pref_scope}高标准农田建设工作现场推进会"),
+        "高标准农田建设",
+        (pref_counties, vec![Level::County]),
+        (at(day, 9, 0), at(day + Days::new(1), 17, 30)),
+        45,
+        Vec::new(),
+    );
+    let day = g.cal.add_workdays(g.cal.nth_monday(3, 3), 2);
+    let long_speech_meeting = meeting(
+        g,
+        cty.party,
+        format!("{county_scope}乡村振兴工作推进会"),
+        "乡村振兴",
+        (towns.clone(), vec![Level::Township]),
+        (at(day, 9, 0), at(day, 11, 30)),
+        85,
+        Vec::new(),
+    );
+    let day = g.cal.add_workdays(g.cal.nth_monday(3, 4), 1);
+    let deputy_meeting = meeting(
+        g,
+        cty.gov,
+        format!("{county_scope}森林防灭火工作调度会"),
+        "森林防灭火",
+        (towns, vec![Level::Township]),
+        (at(day, 9, 30), at(day, 11, 0)),
+        30,
+        vec![Flag::DeputyConvener, Flag::PrincipalAttendance],
+    );
+
+    // A mini-program the villages must clock into every day, ranked by points.
+    let start = g.cal.on_or_after(g.cal.nth_monday(3, 1));
+    let end = g.cal.on_or_before(g.cal.last());
+    let cadres = 3;
+    let clock_in_app = g.push(Draft {
+        kind: DemandKind::AppObligation,
+        source: dept(cty, "org").body,
+        title: "“党员教育”小程序每日学习打卡和积分排名".to_owned(),
+        topic: "党员教育管理".to_owned(),
+        targets: villages,
+        starts_at: at(start, 9, 0),
+        ends_at: at(end, 17, 30),
+        cost: Cost {
+            cadre_hours: round1(f64::from(g.cal.workdays_between(start, end) * cadres) * 0.25),
+            cadres_required: cadres,
+            flags: vec![Flag::ForcedClockIn, Flag::PointsRanking],
+            ..Cost::default()
+        },
+        reported: false,
+        cancellable: false,
+    });
+
+    Practices {
+        disguised_inspection,
+        unplanned_inspection,
+        unplanned_safety_inspection,
+        veto_document,
+        comprehensive_inspections,
+        comprehensive_meetings,
+        overlong_meeting,
+        long_speech_meeting,
+        deputy_meeting,
+        clock_in_app,
+    }
 }

@@ -1,14 +1,15 @@
 //! The demo generator on real units: reproducibility, validity of every value, the
-//! volume, and each of the six DESIGN.md §1 scenarios, checked on the data itself.
+//! volume, each of the six DESIGN.md §1 scenarios and each staged forbidden practice,
+//! and the spread of flags, checked on the data itself.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use chrono::{Datelike, NaiveDate, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use tongxin_demo::{DEMO_PASSWORD, Demo, DemoError, DemoOptions, generate, generate_with};
 use tongxin_domain::{
-    Body, BodyKind, Demand, DemandKind, DemandOrigin, DemandStatus, Level, Role, Unit, UnitCode,
+    Body, BodyKind, Demand, DemandKind, DemandOrigin, DemandStatus, Flag, Level, Role, Unit, UnitCode,
 };
 use uuid::Uuid;
 
@@ -111,21 +112,38 @@ fn fujian_has_a_realistic_volume_of_every_kind() {
     }
 }
 
+fn hm(h: u32, m: u32) -> NaiveTime {
+    NaiveTime::from_hms_opt(h, m, 0).unwrap()
+}
+
+/// Most meetings are a morning; the rest (group discussion, training courses) start at
+/// 9:00 and end at noon or 17:30 on a working day at most two days later.
 #[test]
-fn dates_are_working_days_and_meetings_are_in_the_morning() {
+fn dates_are_working_days_and_meetings_are_mostly_mornings() {
+    let (mut meetings, mut mornings) = (0, 0);
     for d in &fujian().demands {
         let wd = d.starts_at.weekday().number_from_monday();
         assert!(wd <= 5, "{} starts on a weekend: {}", d.title, d.starts_at);
         if d.kind == DemandKind::Meeting {
+            meetings += 1;
             let (s, e) = (d.starts_at.time(), d.ends_at.time());
-            assert!(s.hour() >= 9 && e <= chrono::NaiveTime::from_hms_opt(11, 30, 0).unwrap(), "{}", d.title);
-            assert_eq!(d.starts_at.date(), d.ends_at.date());
+            assert!(s.hour() >= 9, "{}", d.title);
+            if d.starts_at.date() == d.ends_at.date() && e <= hm(11, 30) {
+                mornings += 1;
+                continue;
+            }
+            let days = (d.ends_at.date() - d.starts_at.date()).num_days();
+            assert!(s == hm(9, 0) && (e == hm(12, 0) || e == hm(17, 30)), "{}: {s}–{e}", d.title);
+            assert!((0..=2).contains(&days) && d.ends_at.weekday().number_from_monday() <= 5, "{}", d.title);
+            let two_full_days = days == 1 && e == hm(17, 30);
+            assert!(d.cost.flags.contains(&Flag::GroupDiscussion) || two_full_days, "{}", d.title);
         }
         if matches!(d.kind, DemandKind::Inspection | DemandKind::ResearchVisit | DemandKind::GuidanceVisit) {
             let days = (d.ends_at.date() - d.starts_at.date()).num_days();
             assert!((0..=5).contains(&days), "{}: {days} days", d.title);
         }
     }
+    assert!(mornings * 100 >= meetings * 90, "{mornings} of {meetings} meetings are mornings");
 }
 
 #[test]
@@ -398,6 +416,7 @@ fn sichuan_stages_the_six_scenarios_too() {
         t.elapsed()
     );
     check_scenarios(&demo, units("51"));
+    check_practices(&demo);
     for d in &demo.demands {
         d.validate().unwrap_or_else(|e| panic!("{}: {e}", d.title));
     }
@@ -426,4 +445,237 @@ fn bad_arguments_are_refused() {
     let only_top: Vec<Unit> = u.iter().filter(|u| u.level() <= Level::County).cloned().collect();
     assert_eq!(generate(&only_top, "35", 2026, 1).unwrap_err(), DemoError::TooSmall("35".into()));
     assert!(DemoError::TooSmall("35".into()).to_string().contains("province 35"));
+}
+
+/// Share of `items` for which `f` holds.
+fn share<T>(items: &[T], f: impl Fn(&T) -> bool) -> f64 {
+    items.iter().filter(|x| f(x)).count() as f64 / items.len().max(1) as f64
+}
+
+/// Departments with more than one comprehensive item of `kind` that goes ahead, and how
+/// many departments hold exactly one.
+fn comprehensive_per_department(demo: &Demo, kind: DemandKind) -> (HashMap<Uuid, usize>, usize) {
+    let mut per: HashMap<Uuid, usize> = HashMap::new();
+    for d in demo.demands.iter().filter(|d| {
+        d.kind == kind && d.status != DemandStatus::Cancelled && d.cost.flags.contains(&Flag::Comprehensive)
+    }) {
+        *per.entry(d.source_department).or_default() += 1;
+    }
+    let ones = per.values().filter(|n| **n == 1).count();
+    per.retain(|_, n| *n > 1);
+    (per, ones)
+}
+
+/// Checks the staged cases of forbidden practices, exactly as `Scenarios` documents them,
+/// and that the background's flags are spread the way a real province's would be.
+fn check_practices(demo: &Demo) {
+    use DemandKind as K;
+    use Flag as F;
+    let s = &demo.scenarios;
+    let demands = by_id(demo);
+    let bodies = bodies(demo);
+    let get = |id: &Uuid| *demands.get(id).expect("scenario demand exists");
+    let has = |d: &Demand, f: Flag| d.cost.flags.contains(&f);
+    let exempt = |d: &Demand| ["安全生产", "自然灾害", "应急"].iter().any(|w| d.topic.contains(w));
+    let ids = [
+        s.disguised_inspection.demand,
+        s.unplanned_inspection,
+        s.unplanned_safety_inspection,
+        s.veto_document,
+        s.overlong_meeting,
+        s.long_speech_meeting,
+        s.deputy_meeting,
+        s.clock_in_app,
+    ];
+    let excess = [&s.comprehensive_inspections.demands, &s.comprehensive_meetings.demands];
+    for id in ids.iter().chain(excess.into_iter().flatten()) {
+        assert_ne!(get(id).status, DemandStatus::Cancelled, "{}", get(id).title);
+    }
+
+    // A research visit by a provincial or prefecture body that demands 3 forms and a report.
+    let di = &s.disguised_inspection;
+    let d = get(&di.demand);
+    assert_eq!((d.kind, &d.targets, d.source_body), (K::ResearchVisit, &vec![s.county.clone()], di.source));
+    assert!(d.title.contains("调研"), "{}", d.title);
+    assert_eq!((d.cost.forms, di.forms), (3, 3));
+    assert_eq!(d.cost.flags, vec![F::ReportsDemanded]);
+    let source = bodies[&di.source];
+    assert!(matches!(source.unit.level(), Level::Province | Level::Prefecture), "{}", source.name);
+    assert!(!source.name.is_empty());
+
+    // Inspections outside the plan, one exempt.
+    let u = get(&s.unplanned_inspection);
+    assert_eq!((u.kind, &u.targets), (K::Inspection, &vec![s.county.clone()]));
+    assert!(u.cost.flags.is_empty() && !exempt(u) && u.cost.forms == 0, "{}: {:?}", u.title, u.cost.flags);
+    let u = get(&s.unplanned_safety_inspection);
+    assert_eq!((u.kind, &u.targets), (K::Inspection, &vec![s.county.clone()]));
+    assert!(u.cost.flags.is_empty() && exempt(u), "{}", u.topic);
+
+    // A general document of 3,200 characters with a one-vote veto and a pledge.
+    let v = get(&s.veto_document);
+    assert_eq!(v.kind, K::Document);
+    assert!(v.targets.contains(&s.county));
+    assert_eq!(v.cost.flags, vec![F::OneVoteVeto, F::ResponsibilityPledge]);
+    assert_eq!(v.cost.doc_chars, 3_200);
+
+    // Two comprehensive items of one department in the year; nobody else has two.
+    for (kind, x) in [(K::Inspection, &s.comprehensive_inspections), (K::Meeting, &s.comprehensive_meetings)]
+    {
+        assert_eq!(x.demands.len(), 2);
+        for id in &x.demands {
+            let d = get(id);
+            assert_eq!((d.kind, d.source_department), (kind, x.department), "{}", d.title);
+            assert!(has(d, F::Comprehensive), "{}", d.title);
+            if kind == K::Inspection {
+                assert!(has(d, F::InAnnualPlan) && d.targets.contains(&s.county), "{}", d.title);
+            } else {
+                assert!(d.cost.speech_minutes <= 60 && d.starts_at.date() == d.ends_at.date(), "{}", d.title);
+            }
+        }
+        assert!(get(&x.demands[0]).starts_at < get(&x.demands[1]).starts_at);
+        let dept = bodies[&x.department];
+        assert_eq!((dept.kind, dept.unit.level()), (BodyKind::Department, Level::Province));
+        let (over, ones) = comprehensive_per_department(demo, kind);
+        assert_eq!(over.into_iter().collect::<Vec<_>>(), vec![(x.department, 2)], "{kind:?}");
+        assert!(ones >= 50, "{ones} departments with one comprehensive {kind:?}");
+    }
+
+    // Meetings: two full days without discussion; an 85-minute speech; a deputy
+    // summoning the principal heads.
+    let m = get(&s.overlong_meeting);
+    assert_eq!(m.kind, K::Meeting);
+    assert!(m.cost.flags.is_empty() && m.cost.speech_minutes <= 60);
+    assert!(m.targets.contains(&s.county));
+    assert_eq!((m.starts_at.time(), m.ends_at.time()), (hm(9, 0), hm(17, 30)));
+    assert_eq!((m.ends_at.date() - m.starts_at.date()).num_days(), 1);
+    let m = get(&s.long_speech_meeting);
+    assert_eq!((m.kind, m.cost.speech_minutes), (K::Meeting, 85));
+    assert!(
+        m.cost.flags.is_empty() && m.starts_at.date() == m.ends_at.date() && m.ends_at.time() <= hm(12, 0)
+    );
+    assert!(m.targets.contains(&s.township));
+    let m = get(&s.deputy_meeting);
+    assert_eq!(m.kind, K::Meeting);
+    assert_eq!(m.cost.flags, vec![F::DeputyConvener, F::PrincipalAttendance]);
+    assert!(m.cost.speech_minutes <= 60 && m.ends_at.time() <= hm(12, 0) && m.targets.contains(&s.township));
+
+    // An app the villages must clock into, with points ranked.
+    let a = get(&s.clock_in_app);
+    assert_eq!(a.kind, K::AppObligation);
+    assert_eq!(a.cost.flags, vec![F::ForcedClockIn, F::PointsRanking]);
+    assert!(a.targets.contains(&s.village));
+
+    // Each flag and cost field only where it means something.
+    for d in &demo.demands {
+        let kinds: &[DemandKind] = match () {
+            _ if d.cost.speech_minutes > 0 => &[K::Meeting],
+            _ => &DemandKind::ALL,
+        };
+        assert!(kinds.contains(&d.kind), "{}: speech", d.title);
+        assert_eq!(d.cost.doc_chars > 0, d.kind == K::Document, "{}", d.title);
+        for f in &d.cost.flags {
+            let ok = match f {
+                F::Comprehensive => matches!(d.kind, K::Meeting | K::Inspection | K::Document),
+                F::SpecificTask | F::ImplementationReport | F::SupportingDocument => d.kind == K::Document,
+                F::OneVoteVeto | F::ResponsibilityPledge => d.kind == K::Document,
+                F::InAnnualPlan => matches!(d.kind, K::Inspection | K::Indicator),
+                F::GroupDiscussion | F::DeputyConvener => d.kind == K::Meeting,
+                F::PrincipalAttendance => d.kind == K::Meeting || d.kind.is_visit(),
+                F::ReportsDemanded => d.kind.is_visit(),
+                _ => d.kind == K::AppObligation,
+            };
+            assert!(ok, "{}: {} on a {}", d.title, f.as_str(), d.kind.as_str());
+        }
+        if d.kind == K::Meeting {
+            assert!(d.cost.speech_minutes > 0, "{}", d.title);
+        }
+    }
+
+    let of = |kind: DemandKind| -> Vec<&Demand> { demo.demands.iter().filter(|d| d.kind == kind).collect() };
+    // Inspections: most in the plan, a realistic minority not, a few of those exempt.
+    let inspections = of(K::Inspection);
+    let unplanned = share(&inspections, |d| !has(d, F::InAnnualPlan));
+    assert!((0.04..=0.2).contains(&unplanned), "{unplanned:.3} of inspections outside the plan");
+    let exempt_unplanned = inspections.iter().filter(|d| !has(d, F::InAnnualPlan) && exempt(d)).count();
+    assert!(exempt_unplanned >= 3, "{exempt_unplanned} exempt inspections outside the plan");
+    let indicators = of(K::Indicator);
+    assert!((0.8..1.0).contains(&share(&indicators, |d| has(d, F::InAnnualPlan))));
+    let forbidden = ["领导批示", "经验材料", "发文数量", "拍照留痕"];
+    let with_forbidden = share(&indicators, |d| forbidden.iter().any(|w| d.title.contains(w)));
+    assert!((0.01..=0.15).contains(&with_forbidden), "{with_forbidden:.3} of indicator sets");
+
+    // Documents: mostly 1,500–4,500 characters; some long general ones; a few long
+    // specific-task ones; comprehensive ones long; a minority with forbidden demands.
+    let docs = of(K::Document);
+    let typical = share(&docs, |d| (1_500..=4_500).contains(&d.cost.doc_chars));
+    assert!(typical >= 0.6, "{typical:.3} of documents are 1,500–4,500 characters");
+    let general = |d: &&Demand| !has(d, F::SpecificTask) && !has(d, F::Comprehensive);
+    let long = share(&docs, |d| general(d) && d.cost.doc_chars > 5_000);
+    assert!((0.03..=0.25).contains(&long), "{long:.3} of documents are long general ones");
+    let long_specific = docs.iter().filter(|d| has(d, F::SpecificTask) && d.cost.doc_chars > 4_000).count();
+    assert!(long_specific >= 5 && share(&docs, |d| has(d, F::SpecificTask)) < 0.5, "{long_specific}");
+    let comprehensive: Vec<&&Demand> = docs.iter().filter(|d| has(d, F::Comprehensive)).collect();
+    assert!(comprehensive.len() >= 20 && comprehensive.iter().all(|d| d.cost.doc_chars > 5_000));
+    let demanding = [F::ImplementationReport, F::SupportingDocument, F::OneVoteVeto, F::ResponsibilityPledge];
+    let forbidden_demands = share(&docs, |d| demanding.iter().any(|f| has(d, *f)));
+    assert!((0.05..=0.35).contains(&forbidden_demands), "{forbidden_demands:.3} of documents");
+    for f in demanding {
+        assert!(docs.iter().filter(|d| has(d, f)).count() >= 10, "{}", f.as_str());
+    }
+
+    // Meetings: speeches mostly 20–50 minutes, some 70–90; some with group discussion;
+    // deputies who still summon the principal heads.
+    let meetings = of(K::Meeting);
+    let short = share(&meetings, |d| (20..=50).contains(&d.cost.speech_minutes));
+    let long = share(&meetings, |d| d.cost.speech_minutes > 60);
+    assert!(short >= 0.7 && (0.03..=0.25).contains(&long), "{short:.3} short, {long:.3} long speeches");
+    let discussion = share(&meetings, |d| has(d, F::GroupDiscussion));
+    assert!((0.01..=0.15).contains(&discussion), "{discussion:.3} with group discussion");
+    let deputy = share(&meetings, |d| has(d, F::DeputyConvener));
+    assert!((0.05..=0.4).contains(&deputy), "{deputy:.3} convened by a deputy");
+    let summoning =
+        meetings.iter().filter(|d| has(d, F::DeputyConvener) && has(d, F::PrincipalAttendance)).count();
+    assert!(summoning >= 10, "{summoning}");
+    let overlong = meetings
+        .iter()
+        .filter(|d| (d.ends_at.date() - d.starts_at.date()).num_days() >= 2 && has(d, F::GroupDiscussion))
+        .count();
+    assert!(overlong >= 1, "a few meetings with group discussion overrun a day and a half");
+
+    // Visits: a minority of research visits demand forms or reports.
+    let research = of(K::ResearchVisit);
+    let disguised = share(&research, |d| d.cost.forms > 0 || has(d, F::ReportsDemanded));
+    assert!((0.1..=0.45).contains(&disguised), "{disguised:.3} of research visits");
+
+    // Apps: a realistic share with forbidden practices, each of them present.
+    let apps = of(K::AppObligation);
+    let practices = [
+        F::ForcedClockIn,
+        F::InstallRateRanking,
+        F::OnlineTime,
+        F::LikesForwards,
+        F::PointsRanking,
+        F::ForcedDownload,
+        F::ForcedUpload,
+    ];
+    let practising = share(&apps, |d| practices.iter().any(|f| has(d, *f)));
+    assert!((0.3..=0.8).contains(&practising), "{practising:.3} of app obligations");
+    for f in practices {
+        assert!(apps.iter().any(|d| has(d, f)), "{}", f.as_str());
+    }
+}
+
+#[test]
+fn fujian_stages_each_forbidden_practice_and_spreads_flags_plausibly() {
+    let demo = fujian();
+    check_practices(demo);
+    let s = &demo.scenarios;
+    let demands = by_id(demo);
+    let bodies = bodies(demo);
+    let d = demands[&s.disguised_inspection.demand];
+    eprintln!("disguised inspection: {} by {}", d.title, bodies[&d.source_body].name);
+    assert_eq!(bodies[&s.comprehensive_inspections.department].name, "福建省生态环境厅");
+    assert_eq!(bodies[&s.comprehensive_meetings.department].name, "福建省卫生健康委员会");
+    let title = &demands[&s.comprehensive_meetings.demands[0]].title;
+    assert!(title.starts_with("2026年全省卫生健康工作会议"), "{title}");
 }

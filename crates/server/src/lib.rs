@@ -10,6 +10,7 @@ pub mod auth;
 pub mod authz;
 pub mod burden;
 pub mod calendar;
+pub mod dashboard;
 pub mod error;
 pub mod i18n;
 pub mod log;
@@ -68,6 +69,7 @@ pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_l
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(dashboard::routes())
         .merge(calendar::routes())
         .merge(log::routes())
         .fallback(not_found)

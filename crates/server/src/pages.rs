@@ -88,9 +88,9 @@ impl IntoResponse for PageError {
     }
 }
 
-type PageResult = Result<Response, PageError>;
+pub(crate) type PageResult = Result<Response, PageError>;
 
-trait OrPage<T> {
+pub(crate) trait OrPage<T> {
     fn or_page(self, l: Lang) -> Result<T, PageError>;
 }
 
@@ -755,6 +755,47 @@ struct DemandFormPage {
     form: DemandForm,
     bodies: Vec<Body>,
     errors: Vec<FieldError>,
+    /// The pre-check of the form's demand, when "pre-check" was pressed.
+    precheck: Option<PrecheckView>,
+}
+
+/// A finding of a pre-check, in the page's language.
+pub struct PrecheckFinding {
+    pub rule: String,
+    pub severity: tongxin_rules::Severity,
+    pub severity_name: &'static str,
+    pub explanation: String,
+    pub evidence: String,
+}
+
+/// What a pre-check of the registration form shows.
+pub struct PrecheckView {
+    pub findings: Vec<PrecheckFinding>,
+    pub merge_candidates: Vec<tongxin_burden::MergeCandidate>,
+    pub added: Vec<tongxin_burden::Added>,
+}
+
+impl PrecheckView {
+    fn new(l: Lang, rules: &tongxin_rules::RuleSet, p: tongxin_burden::Precheck) -> PrecheckView {
+        PrecheckView {
+            findings: p
+                .findings
+                .into_iter()
+                .map(|f| PrecheckFinding {
+                    explanation: rules
+                        .get(&f.rule)
+                        .map(|r| l.t(&r.explanation.zh, &r.explanation.en).to_owned())
+                        .unwrap_or_default(),
+                    severity_name: crate::dashboard::severity_name(l, f.severity),
+                    severity: f.severity,
+                    evidence: l.t(&f.evidence.zh, &f.evidence.en).to_owned(),
+                    rule: f.rule,
+                })
+                .collect(),
+            merge_candidates: p.merge_candidates,
+            added: p.added,
+        }
+    }
 }
 
 impl DemandFormPage {
@@ -843,7 +884,13 @@ async fn new_demand_form(
         origin: if user.role == Role::Cadre { "reported".into() } else { String::new() },
         ..DemandForm::default()
     };
-    Ok(render(&DemandFormPage { c: chrome(l, Some(user), "/demands/new"), form, bodies, errors: Vec::new() }))
+    Ok(render(&DemandFormPage {
+        c: chrome(l, Some(user), "/demands/new"),
+        form,
+        bodies,
+        errors: Vec::new(),
+        precheck: None,
+    }))
 }
 
 async fn new_demand(
@@ -852,7 +899,11 @@ async fn new_demand(
     PageUser(user): PageUser,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> PageResult {
+    let precheck = pairs.iter().any(|(k, v)| k == "action" && v == "precheck");
     let form = DemandForm::from_pairs(pairs);
+    if precheck {
+        return precheck_form(&state, l, user, form).await;
+    }
     let result = match form.parse() {
         Ok(input) => api::register(&state, &user, input).await.map_err(|e| {
             if e.body.fields.is_empty() {
@@ -872,8 +923,47 @@ async fn new_demand(
         Err(Err(e)) => Err(PageError { l, error: e }),
         Err(Ok(errors)) => {
             let bodies = bodies_for(&state, &user).await.or_page(l)?;
-            let page = DemandFormPage { c: chrome(l, Some(user), "/demands/new"), form, bodies, errors };
+            let page = DemandFormPage {
+                c: chrome(l, Some(user), "/demands/new"),
+                form,
+                bodies,
+                errors,
+                precheck: None,
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
     }
+}
+
+/// "Pre-check" on the registration form: the same checks as registering, then what the
+/// planned demand would break, what it should be merged with and what it adds to each
+/// target unit. Writes nothing; the form comes back as typed.
+async fn precheck_form(state: &AppState, l: Lang, user: User, form: DemandForm) -> PageResult {
+    let (errors, report) = match form.parse() {
+        Err(errors) => (errors, None),
+        Ok(input) => {
+            let item = api::precheck_demands(state, &user, vec![input])
+                .await
+                .or_page(l)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| PageError { l, error: AppError::internal() })?;
+            let errors: Vec<FieldError> = item
+                .errors
+                .into_iter()
+                .map(|mut e| {
+                    if let Some(f) = e.field.strip_prefix("demands[0].") {
+                        e.field = f.to_owned();
+                    }
+                    e
+                })
+                .collect();
+            (errors, item.report)
+        }
+    };
+    let bodies = bodies_for(state, &user).await.or_page(l)?;
+    let precheck = report.map(|r| PrecheckView::new(l, state.burden.rules(), r));
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = DemandFormPage { c: chrome(l, Some(user), "/demands/new"), form, bodies, errors, precheck };
+    Ok((status, render(&page)).into_response())
 }

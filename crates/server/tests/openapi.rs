@@ -23,6 +23,8 @@ const SERVED: &[(&str, &str)] = &[
     ("get", "/api/units/{code}"),
     ("get", "/api/bodies"),
     ("get", "/api/bodies/{id}"),
+    ("post", "/api/precheck"),
+    ("post", "/api/burden/recompute"),
     ("get", "/api/demands"),
     ("post", "/api/demands"),
     ("get", "/api/demands/{id}"),
@@ -130,6 +132,7 @@ async fn the_documented_operations_match_the_snapshot() {
     expect![[r#"
         /api/bodies GET
         /api/bodies/{id} GET
+        /api/burden/recompute POST
         /api/demands GET
         /api/demands POST
         /api/demands/{id} GET
@@ -137,6 +140,7 @@ async fn the_documented_operations_match_the_snapshot() {
         /api/demands/{id}/cancel POST
         /api/demands/{id}/history GET
         /api/openapi.json GET
+        /api/precheck POST
         /api/session DELETE
         /api/session POST
         /api/units GET
@@ -146,5 +150,5 @@ async fn the_documented_operations_match_the_snapshot() {
     let mut schemas: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
     schemas.sort();
     let schemas: Vec<&str> = schemas.into_iter().map(|s| s.as_str()).collect();
-    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldErrorBody Flag Level Role SignIn SignedIn Unit UnitCode UnitDetail"].assert_eq(&schemas.join(" "));
+    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldError FieldErrorBody Flag Level PrecheckAnswer PrecheckInput PrecheckItem Recomputed Role SignIn SignedIn Unit UnitCode UnitDetail"].assert_eq(&schemas.join(" "));
 }

@@ -45,6 +45,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             crate::bench::import(demands, postgres, sqlite_only).await
         }
         Command::Bench { command: BenchCommand::Log(args) } => crate::bench::log(args).await,
+        Command::Bench { command: BenchCommand::Rules(args) } => crate::bench_rules::run(args).await,
         Command::Bench { command: BenchCommand::Appends { concurrency, entries, prefix, log } } => {
             let store = open_store(&cli.db).await?;
             let log = open_log(store, &cli.db, &log).await?;

@@ -3,6 +3,7 @@
 
 mod appends;
 mod bench;
+mod bench_rules;
 mod check;
 mod commands;
 mod verify;
@@ -222,6 +223,9 @@ enum BenchCommand {
         #[arg(long)]
         sqlite_only: bool,
     },
+    /// The burden engine on a national-scale ledger: full recomputation, incremental
+    /// writes, pre-check latency, and a dashboard view against the same rollup in SQL.
+    Rules(bench_rules::RulesBenchArgs),
     /// Transparency-log rates in memory: SHA-256 ceiling, appends, proofs, verification;
     /// then durable appends and integration latency on SQLite (and PostgreSQL).
     Log(bench::LogBenchArgs),

@@ -594,3 +594,136 @@ async fn narrow_window_renders_the_calendar_as_a_list_without_horizontal_overflo
     )
     .await;
 }
+
+// ----- 5. the burden dashboard: drill down the heat map, read the findings -----
+
+/// Reads `#findings-count` as a number.
+async fn findings_count(ui: &Ui) -> usize {
+    let t = ui.text("#findings-count").await;
+    t.trim().parse().unwrap_or_else(|_| panic!("{}: #findings-count is not a number: {t:?}", ui.test))
+}
+
+async fn office_drills_down_the_dashboard(test: &'static str, lang: Lang) {
+    let Some(ui) = Ui::start(test, DESKTOP).await else { return };
+    open_login(&ui, lang).await;
+    ui.sign_in("office").await;
+    ui.click("#nav-burden").await;
+    ui.wait_path("the burden dashboard", |p| p.starts_with("/burden")).await;
+    let title = ui.text("#dashboard-title").await;
+    assert!(
+        title.starts_with(lang.t("减负看板", "Burden dashboard")) && title.contains("福建省"),
+        "{test}: the dashboard opens on the office's province: {title:?}"
+    );
+    assert!(ui.exists("#heat-legend").await, "{test}: the heat map has a legend");
+    let hours = ui.text("#total-hours").await;
+    assert!(!hours.is_empty(), "{test}: the province's cadre-hours are shown");
+    assert!(findings_count(&ui).await > 0, "{test}: the province has findings");
+    assert!(ui.exists("#findings tr.finding").await, "{test}: the findings are listed");
+    ui.screenshot(&format!("burden-province-{}", lang.code())).await;
+
+    // Drill down: 莆田市, the scenario county's prefecture.
+    let cell = "#heatmap a[data-code=\"3503\"]";
+    assert!(ui.exists(cell).await, "{test}: 莆田市 is a cell of the province's heat map");
+    ui.click_and_wait_for_new_page(cell).await;
+    ui.wait_path("莆田市's dashboard", |p| p.contains("unit=3503")).await;
+    let title = ui.text("#dashboard-title").await;
+    assert!(title.contains("莆田市"), "{test}: the dashboard shows 莆田市 after the click: {title:?}");
+    let crumbs = ui.text("#crumbs").await;
+    assert!(crumbs.contains("福建省") && crumbs.contains("莆田市"), "{test}: the breadcrumb: {crumbs:?}");
+    assert!(ui.exists("#crumbs a[href^=\"/burden?unit=35&\"]").await, "{test}: the province is a link up");
+    assert!(
+        ui.exists(&format!("#heatmap a[data-code=\"{COUNTY}\"]")).await,
+        "{test}: {COUNTY_NAME} is a cell of 莆田市's heat map"
+    );
+    let heading = ui.text("#findings-heading").await;
+    assert!(heading.starts_with(lang.t("违规与提示", "Findings")), "{test}: {heading:?}");
+    let n = findings_count(&ui).await;
+    assert!(n > 0, "{test}: 莆田市 (with the scenario county) has findings");
+    assert!(
+        ui.exists("#findings tr.finding td a[href^=\"/demands/\"]").await,
+        "{test}: findings link demands"
+    );
+
+    // Filter by severity through the form.
+    ui.select("#filter-severity", "violation").await;
+    ui.click_and_wait_for_new_page("#apply-filter").await;
+    ui.wait_path("the filtered list", |p| p.contains("severity=violation")).await;
+    assert!(findings_count(&ui).await <= n, "{test}: a filter narrows the list");
+    ui.screenshot(&format!("burden-3503-{}", lang.code())).await;
+    ui.full_page_screenshot(&format!("burden-3503-{}-full", lang.code())).await;
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn office_drills_down_the_burden_dashboard_and_sees_findings_zh() {
+    office_drills_down_the_dashboard(
+        "office_drills_down_the_burden_dashboard_and_sees_findings_zh",
+        Lang::Zh,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn office_drills_down_the_burden_dashboard_and_sees_findings_en() {
+    office_drills_down_the_dashboard(
+        "office_drills_down_the_burden_dashboard_and_sees_findings_en",
+        Lang::En,
+    )
+    .await;
+}
+
+// ----- 6. pre-check a planned demand on the registration form -----
+
+async fn staff_prechecks_demand(test: &'static str, lang: Lang, title: &str) {
+    let Some(ui) = Ui::start(test, DESKTOP).await else { return };
+    open_registration(&ui, lang).await;
+    let next = this_month().checked_add_months(Months::new(1)).expect("next month");
+    let date = next.with_day(14).expect("a day of next month");
+    let r = Registration {
+        title,
+        topic: "春耕生产",
+        targets: TOWNSHIP,
+        starts_at: format!("{date}T09:00"),
+        ends_at: format!("{date}T11:30"),
+    };
+    fill_form(&ui, &r).await;
+    // A 90-minute principal speech breaks the meeting rules (at most 60).
+    ui.type_into("input[name=speech_minutes]", "90").await;
+    ui.click_and_wait_for_new_page("#precheck-demand").await;
+    ui.wait_for("#precheck").await;
+    assert_eq!(ui.path().await, "/demands/new", "{test}: a pre-check stays on the form");
+    assert!(!ui.exists("#form-errors").await, "{test}: the form is valid: {}", ui.body_text().await);
+    let heading = ui.text("#precheck-title").await;
+    assert!(heading.starts_with(lang.t("预检结果", "Pre-check")), "{test}: {heading:?}");
+    assert!(
+        ui.exists("#precheck-findings li[data-rule=\"meeting.duration\"]").await,
+        "{test}: the long speech is flagged: {}",
+        ui.text("#precheck").await
+    );
+    let added = ui.text("#precheck-added").await;
+    assert!(added.contains(TOWNSHIP_NAME) && added.contains("→"), "{test}: the burden added: {added:?}");
+    assert_eq!(ui.value("#title").await, title, "{test}: the form keeps its values");
+    assert_eq!(ui.value("input[name=speech_minutes]").await, "90", "{test}: the form keeps its values");
+    ui.screenshot(&format!("precheck-{}", lang.code())).await;
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn body_staff_prechecks_a_planned_demand_zh() {
+    staff_prechecks_demand(
+        "body_staff_prechecks_a_planned_demand_zh",
+        Lang::Zh,
+        "浏览器测试：预检的调度会（中文）",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn body_staff_prechecks_a_planned_demand_en() {
+    staff_prechecks_demand(
+        "body_staff_prechecks_a_planned_demand_en",
+        Lang::En,
+        "浏览器测试：预检的调度会（英文）",
+    )
+    .await;
+}
