@@ -126,6 +126,9 @@ pub struct Finding {
     /// Body, department and kind of the first demand, where the violation is counted.
     #[serde(skip)]
     pub(crate) origin: (u32, u32, DemandKind),
+    /// `units` as engine indexes.
+    #[serde(skip)]
+    pub(crate) unit_ids: Vec<u32>,
 }
 
 /// The order of every index: start, then id.

@@ -36,11 +36,12 @@ pub(crate) fn keys_of(e: &Engine, rec: &Rec, out: &mut Vec<Key>) {
         let applies = rule.applies(rec.kind);
         match &rule.params {
             Params::Cap(p) if applies => {
+                // One group per unit and period; per-source caps count each department
+                // inside it.
                 let period = PeriodKind::from(p.period).of(rec.day()).index as i64;
-                let source = if p.per_source { i64::from(rec.dept) + 1 } else { 0 };
                 for &t in rec.targets.iter() {
                     if p.target_levels.is_empty() || p.target_levels.contains(&e.unit(t).level) {
-                        out.push(key(Scope::Unit(t), (period << 32) | source));
+                        out.push(key(Scope::Unit(t), period));
                     }
                 }
             }
@@ -50,10 +51,11 @@ pub(crate) fn keys_of(e: &Engine, rec: &Rec, out: &mut Vec<Key>) {
                     out.push(key(Scope::Unit(t), period));
                 }
             }
-            Params::Coordination(p) if applies => {
-                let part = if p.same_parent_department { i64::from(rec.dept) + 1 } else { 0 };
+            // One group per unit: the departments (or fields) are told apart inside it, in
+            // one pass over the unit's demands.
+            Params::Coordination(_) if applies => {
                 for &t in rec.targets.iter() {
-                    out.push(key(Scope::Unit(t), part));
+                    out.push(key(Scope::Unit(t), 0));
                 }
             }
             Params::Repetition(_) if applies => {
@@ -61,11 +63,9 @@ pub(crate) fn keys_of(e: &Engine, rec: &Rec, out: &mut Vec<Key>) {
                 e.reached(rec, REPETITION_DEEPEST, &mut reached);
                 out.extend(reached.into_iter().map(|u| key(Scope::Unit(u), 0)));
             }
-            Params::DuplicateData(_) if applies => {
+            Params::DuplicateData(_) if applies && !rec.fields.is_empty() => {
                 for &t in rec.targets.iter() {
-                    for &f in rec.fields.iter() {
-                        out.push(key(Scope::Unit(t), i64::from(f)));
-                    }
+                    out.push(key(Scope::Unit(t), 0));
                 }
             }
             Params::IndicatorInflation(p) if applies => {
@@ -199,7 +199,8 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
         severity: rule.severity,
         date: demands.iter().map(|r| r.day()).min().unwrap_or(NaiveDate::MIN),
         demands: demands.iter().map(|r| r.id).collect(),
-        units: units.into_iter().map(|u| e.unit(u).code.clone()).collect(),
+        units: units.iter().map(|u| e.unit(*u).code.clone()).collect(),
+        unit_ids: units,
         evidence,
         merge,
         origin: demands.first().map(|r| (r.body, r.dept, r.kind)).unwrap_or((0, 0, DemandKind::Meeting)),
@@ -249,33 +250,43 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             None => Vec::new(),
         },
         (Scope::Unit(u), Params::Cap(p)) => {
-            let period = key.part >> 32;
-            let source = key.part & 0xffff_ffff;
             let pk = PeriodKind::from(p.period);
-            let pi = PeriodIndex { period: pk, index: period as i32 };
-            let members: Vec<&Rec> = unit_members(e, u, pi.start(), pi.end(), extra)
+            let pi = PeriodIndex { period: pk, index: key.part as i32 };
+            let all: Vec<&Rec> = unit_members(e, u, pi.start(), pi.end(), extra)
                 .into_iter()
                 .filter(|r| rule.applies(r.kind))
-                .filter(|r| source == 0 || i64::from(r.dept) + 1 == source)
                 .collect();
-            if members.len() as u64 <= u64::from(p.max) {
-                return Vec::new();
-            }
-            let (pzh, pen) = pk.of(members[0].day()).label();
-            let name = &e.unit(u).name;
-            let ev = if source > 0 {
-                let dept = e.body_name((source - 1) as u32);
-                Text::new(
-                    format!("{dept}{pzh}到{name}{}次，上限{}次", members.len(), p.max),
-                    format!("{dept}: {} visits to {name} in {pen}, at most {}", members.len(), p.max),
-                )
+            let buckets: Vec<(i64, Vec<&Rec>)> = if p.per_source {
+                let mut by: std::collections::BTreeMap<u32, Vec<&Rec>> = Default::default();
+                for r in all {
+                    by.entry(r.dept).or_default().push(r);
+                }
+                by.into_iter().map(|(d, v)| (i64::from(d) + 1, v)).collect()
             } else {
-                Text::new(
-                    format!("{name}{pzh}接待{}次，上限{}次", members.len(), p.max),
-                    format!("{name} received {} in {pen}, at most {}", members.len(), p.max),
-                )
+                vec![(0, all)]
             };
-            vec![finding(members, vec![u], ev, false)]
+            let mut out = Vec::new();
+            for (source, members) in buckets {
+                if members.len() as u64 <= u64::from(p.max) {
+                    continue;
+                }
+                let (pzh, pen) = pk.of(members[0].day()).label();
+                let name = &e.unit(u).name;
+                let ev = if source > 0 {
+                    let dept = e.body_name((source - 1) as u32);
+                    Text::new(
+                        format!("{dept}{pzh}到{name}{}次，上限{}次", members.len(), p.max),
+                        format!("{dept}: {} visits to {name} in {pen}, at most {}", members.len(), p.max),
+                    )
+                } else {
+                    Text::new(
+                        format!("{name}{pzh}接待{}次，上限{}次", members.len(), p.max),
+                        format!("{name} received {} in {pen}, at most {}", members.len(), p.max),
+                    )
+                };
+                out.push(finding(members, vec![u], ev, false));
+            }
+            out
         }
         (Scope::Unit(u), Params::HostingLoad(p)) => {
             let pk = PeriodKind::from(p.period);
@@ -301,51 +312,61 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             vec![finding(members, vec![u], ev, false)]
         }
         (Scope::Unit(u), Params::Coordination(p)) => {
-            let members: Vec<&Rec> = all_unit_members(e, u, extra)
-                .into_iter()
-                .filter(|r| rule.applies(r.kind) && (key.part == 0 || i64::from(r.dept) + 1 == key.part))
-                .collect();
-            let window = Duration::days(i64::from(p.merge_window_days));
-            let mut out = Vec::new();
-            let mut cluster: Vec<&Rec> = Vec::new();
-            let mut reach = NaiveDate::MIN;
-            let flush = |cluster: &mut Vec<&Rec>, out: &mut Vec<Finding>| {
-                if cluster.len() >= 2 {
-                    let c = std::mem::take(cluster);
-                    let mut bodies: Vec<u32> = c.iter().map(|r| r.body).collect();
-                    bodies.sort_unstable();
-                    bodies.dedup();
-                    let who = if key.part > 0 { e.body_name(c[0].dept).to_owned() } else { String::new() };
-                    let (from, to) = (c[0].day(), c.iter().map(|r| r.end.date()).max().unwrap_or(c[0].day()));
-                    let name = &e.unit(u).name;
-                    let ev = Text::new(
-                        format!(
-                            "{who}{}个机构的{}项安排在{from}至{to}间先后到{name}，建议合并",
-                            bodies.len(),
-                            c.len()
-                        ),
-                        format!(
-                            "{} demands from {} bodies{} reach {name} between {from} and {to}: merge them",
-                            c.len(),
-                            bodies.len(),
-                            if who.is_empty() { String::new() } else { format!(" of {who}") }
-                        ),
-                    );
-                    out.push(finding(c, vec![u], ev, true));
+            let all: Vec<&Rec> =
+                all_unit_members(e, u, extra).into_iter().filter(|r| rule.applies(r.kind)).collect();
+            let buckets: Vec<(bool, Vec<&Rec>)> = if p.same_parent_department {
+                let mut by: std::collections::BTreeMap<u32, Vec<&Rec>> = Default::default();
+                for r in all {
+                    by.entry(r.dept).or_default().push(r);
                 }
-                cluster.clear();
+                by.into_values().filter(|v| v.len() >= 2).map(|v| (true, v)).collect()
+            } else {
+                vec![(false, all)]
             };
-            for r in members {
-                if !cluster.is_empty() && r.day() > reach + window {
-                    flush(&mut cluster, &mut out);
+            let mut out = Vec::new();
+            for (per_dept, members) in buckets {
+                let window = Duration::days(i64::from(p.merge_window_days));
+                let mut cluster: Vec<&Rec> = Vec::new();
+                let mut reach = NaiveDate::MIN;
+                let flush = |cluster: &mut Vec<&Rec>, out: &mut Vec<Finding>| {
+                    if cluster.len() >= 2 {
+                        let c = std::mem::take(cluster);
+                        let mut bodies: Vec<u32> = c.iter().map(|r| r.body).collect();
+                        bodies.sort_unstable();
+                        bodies.dedup();
+                        let who = if per_dept { e.body_name(c[0].dept).to_owned() } else { String::new() };
+                        let (from, to) =
+                            (c[0].day(), c.iter().map(|r| r.end.date()).max().unwrap_or(c[0].day()));
+                        let name = &e.unit(u).name;
+                        let ev = Text::new(
+                            format!(
+                                "{who}{}个机构的{}项安排在{from}至{to}间先后到{name}，建议合并",
+                                bodies.len(),
+                                c.len()
+                            ),
+                            format!(
+                                "{} demands from {} bodies{} reach {name} between {from} and {to}: merge them",
+                                c.len(),
+                                bodies.len(),
+                                if who.is_empty() { String::new() } else { format!(" of {who}") }
+                            ),
+                        );
+                        out.push(finding(c, vec![u], ev, true));
+                    }
+                    cluster.clear();
+                };
+                for r in members {
+                    if !cluster.is_empty() && r.day() > reach + window {
+                        flush(&mut cluster, &mut out);
+                    }
+                    if cluster.is_empty() {
+                        reach = r.end.date();
+                    }
+                    reach = reach.max(r.end.date());
+                    cluster.push(r);
                 }
-                if cluster.is_empty() {
-                    reach = r.end.date();
-                }
-                reach = reach.max(r.end.date());
-                cluster.push(r);
+                flush(&mut cluster, &mut out);
             }
-            flush(&mut cluster, &mut out);
             out
         }
         (Scope::Unit(u), Params::Repetition(p)) => {
@@ -364,6 +385,44 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             }
             members.sort_by_key(|r| (r.start, r.id));
             members.dedup_by(|a, b| a.id == b.id);
+            let name = &e.unit(u).name;
+            let evidence = |g: &[&Rec]| {
+                let topic =
+                    if g[0].topic.is_empty() { g[0].title.to_string() } else { g[0].topic.to_string() };
+                Text::new(
+                    format!("同一事项“{topic}”{}天内{}次到达{name}的干部", p.window_days, g.len()),
+                    format!(
+                        "the same topic '{topic}' reached the cadres of {name} {} times in {} days",
+                        g.len(),
+                        p.window_days
+                    ),
+                )
+            };
+            if let Some(x) = extra {
+                // A pre-check asks only what the planned demand repeats: the demands within
+                // the window whose topic is like its own (not the whole chain of likeness).
+                let xs = similar::shingles(&x.topic_norm, p.shingle_chars as usize);
+                let mut g: Vec<&Rec> = members
+                    .iter()
+                    .copied()
+                    .filter(|r| {
+                        r.id == x.id || (r.day() - x.day()).num_days().abs() <= i64::from(p.window_days)
+                    })
+                    .filter(|r| {
+                        r.id == x.id
+                            || similar::jaccard(
+                                &similar::shingles(&r.topic_norm, p.shingle_chars as usize),
+                                &xs,
+                            ) >= p.similarity_threshold
+                    })
+                    .collect();
+                if g.len() < 2 || !g.iter().any(|r| r.id == x.id) {
+                    return Vec::new();
+                }
+                g.sort_by_key(|r| (r.start, r.id));
+                let ev = evidence(&g);
+                return vec![finding(g, vec![u], ev, true)];
+            }
             let sets: Vec<Vec<u64>> =
                 members.iter().map(|r| similar::shingles(&r.topic_norm, p.shingle_chars as usize)).collect();
             let window = i64::from(p.window_days);
@@ -386,58 +445,56 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                 let g = root(&mut parent, i);
                 groups.entry(g).or_default().push(r);
             }
-            let name = &e.unit(u).name;
             groups
                 .into_values()
                 .filter(|g| g.len() >= 2)
                 .map(|g| {
-                    let topic =
-                        if g[0].topic.is_empty() { g[0].title.to_string() } else { g[0].topic.to_string() };
-                    let ev = Text::new(
-                        format!("同一事项“{topic}”{}天内{}次到达{name}的干部", p.window_days, g.len()),
-                        format!(
-                            "the same topic '{topic}' reached the cadres of {name} {} times in {} days",
-                            g.len(),
-                            p.window_days
-                        ),
-                    );
+                    let ev = evidence(&g);
                     finding(g, vec![u], ev, true)
                 })
                 .collect()
         }
         (Scope::Unit(u), Params::DuplicateData(p)) => {
-            let field = key.part as u32;
-            let members: Vec<&Rec> = all_unit_members(e, u, extra)
-                .into_iter()
-                .filter(|r| rule.applies(r.kind) && r.fields.binary_search(&field).is_ok())
-                .collect();
+            let mut by_field: std::collections::BTreeMap<u32, Vec<&Rec>> = Default::default();
+            for r in all_unit_members(e, u, extra) {
+                if rule.applies(r.kind) {
+                    for f in r.fields.iter() {
+                        by_field.entry(*f).or_default().push(r);
+                    }
+                }
+            }
             let window = Duration::days(i64::from(p.window_days));
             let mut out = Vec::new();
-            let mut i = 0;
-            while i < members.len() {
-                let first = members[i].day();
-                let mut j = i;
-                while j < members.len() && members[j].day() <= first + window {
-                    j += 1;
+            for (field, members) in by_field {
+                if members.len() < 2 {
+                    continue;
                 }
-                let group: Vec<&Rec> = members[i..j].to_vec();
-                let mut bodies: Vec<u32> = group.iter().map(|r| r.body).collect();
-                bodies.sort_unstable();
-                bodies.dedup();
-                if bodies.len() as u64 >= u64::from(p.min_bodies) {
-                    let f = &e.field_names[field as usize];
-                    let name = &e.unit(u).name;
-                    let ev = Text::new(
-                        format!("数据项“{f}”被{}个机构向{name}索要{}次", bodies.len(), group.len()),
-                        format!(
-                            "the field '{f}' was requested from {name} by {} bodies, {} times",
-                            bodies.len(),
-                            group.len()
-                        ),
-                    );
-                    out.push(finding(group, vec![u], ev, true));
+                let mut i = 0;
+                while i < members.len() {
+                    let first = members[i].day();
+                    let mut j = i;
+                    while j < members.len() && members[j].day() <= first + window {
+                        j += 1;
+                    }
+                    let group: Vec<&Rec> = members[i..j].to_vec();
+                    let mut bodies: Vec<u32> = group.iter().map(|r| r.body).collect();
+                    bodies.sort_unstable();
+                    bodies.dedup();
+                    if bodies.len() as u64 >= u64::from(p.min_bodies) {
+                        let f = e.field_names.get(field as usize).map_or("?", String::as_str);
+                        let name = &e.unit(u).name;
+                        let ev = Text::new(
+                            format!("数据项“{f}”被{}个机构向{name}索要{}次", bodies.len(), group.len()),
+                            format!(
+                                "the field '{f}' was requested from {name} by {} bodies, {} times",
+                                bodies.len(),
+                                group.len()
+                            ),
+                        );
+                        out.push(finding(group, vec![u], ev, true));
+                    }
+                    i = j;
                 }
-                i = j;
             }
             out
         }
@@ -601,8 +658,9 @@ fn solo_units(e: &Engine, rule: &Rule, r: &Rec) -> Vec<u32> {
     }
 }
 
-fn has_any(text: &str, terms: &[String]) -> Option<String> {
-    terms.iter().find(|t| text.contains(t.as_str())).cloned()
+/// The first of `terms` in the demand's title or topic.
+fn has_any(r: &Rec, terms: &[String]) -> Option<String> {
+    terms.iter().find(|t| r.title.contains(t.as_str()) || r.topic.contains(t.as_str())).cloned()
 }
 
 /// A demand judged alone: the evidence when the rule is broken. Rules whose family is
@@ -611,7 +669,7 @@ pub(crate) fn solo(e: &Engine, rule: &Rule, r: &Rec) -> Option<Text> {
     let at_levels = |levels: &[Level]| r.targets.iter().any(|t| levels.contains(&e.unit(*t).level));
     if let Params::SecondmentLevel(p) = &rule.params {
         // Also looks at other kinds: a secondment under another name.
-        let evasion = has_any(&format!("{} {}", r.title, r.topic), &p.evasion_terms);
+        let evasion = has_any(r, &p.evasion_terms);
         if !(rule.applies(r.kind) || evasion.is_some()) || !at_levels(&p.forbidden_source_levels) {
             return None;
         }
@@ -626,7 +684,6 @@ pub(crate) fn solo(e: &Engine, rule: &Rule, r: &Rec) -> Option<Text> {
     if !rule.applies(r.kind) {
         return None;
     }
-    let text = format!("{} {}", r.title, r.topic);
     match &rule.params {
         Params::Cascade(p) => {
             let top = r.targets.iter().map(|t| e.unit(*t).level.number()).min().unwrap_or(0);
@@ -682,9 +739,10 @@ pub(crate) fn solo(e: &Engine, rule: &Rule, r: &Rec) -> Option<Text> {
                 Text::new(zh.join("，"), en.join(", "))
             })
         }
-        Params::PlanCompliance(p) => (!r.has(Flag::InAnnualPlan)
-            && has_any(&text, &p.exempt_topics).is_none())
-        .then(|| Text::new("未列入已备案的年度督查检查考核计划", "not in the filed annual inspection plan")),
+        Params::PlanCompliance(p) => (!r.has(Flag::InAnnualPlan) && has_any(r, &p.exempt_topics).is_none())
+            .then(|| {
+                Text::new("未列入已备案的年度督查检查考核计划", "not in the filed annual inspection plan")
+            }),
         Params::DocumentLength(p) => {
             let exempt = category_flags(&p.exempt_categories) & r.flags != 0;
             let (cap, zh, en) = if r.has(Flag::SpecificTask) {
@@ -703,10 +761,10 @@ pub(crate) fn solo(e: &Engine, rule: &Rule, r: &Rec) -> Option<Text> {
             if !p.in_kinds.contains(&r.kind) {
                 return None;
             }
-            has_any(&text, &p.terms).map(|t| Text::new(format!("含有“{t}”"), format!("contains '{t}'")))
+            has_any(r, &p.terms).map(|t| Text::new(format!("含有“{t}”"), format!("contains '{t}'")))
         }
         Params::ForbiddenPractice(p) => {
-            if !p.in_kinds.contains(&r.kind) || has_any(&text, &p.exempt_topics).is_some() {
+            if !p.in_kinds.contains(&r.kind) || has_any(r, &p.exempt_topics).is_some() {
                 return None;
             }
             let hit: Vec<Flag> = p.practices.iter().copied().filter(|f| r.has(*f)).collect();

@@ -170,10 +170,8 @@ impl Rollups {
             let year = PeriodKind::Year.of(f.date).index;
             let (body, dept, kind) = f.origin;
             let mut touched: Vec<u32> = Vec::new();
-            for code in &f.units {
-                if let Some(u) = e.unit_of(code.as_str()) {
-                    touched.extend(e.lineage(u));
-                }
+            for &u in &f.unit_ids {
+                touched.extend(e.lineage(u));
             }
             touched.sort_unstable();
             touched.dedup();
