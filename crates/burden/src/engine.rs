@@ -113,7 +113,8 @@ pub struct Finding {
     /// The rule's id in the rule set (e.g. `visit.cap_per_unit`).
     pub rule: String,
     pub severity: Severity,
-    /// The demands involved, in date order.
+    /// The demands involved, in date order (a redeployment lists the meeting first,
+    /// then the documents it repeats).
     pub demands: Vec<Uuid>,
     /// The units the burden falls on.
     pub units: Vec<UnitCode>,
@@ -458,13 +459,23 @@ impl Engine {
             self.intern_fields(&d);
             recs.push(self.compact(&d)?);
         }
-        let n = recs.len();
-        for r in recs {
+        // The last version of an id in the batch wins; versions already held are taken out
+        // while the indexes are still in order (`take` searches them).
+        let mut last: FxHashMap<Uuid, usize> = FxHashMap::default();
+        for (i, r) in recs.iter().enumerate() {
+            last.insert(r.id, i);
+        }
+        for r in &recs {
             if self.slots.contains_key(&r.id) {
                 self.take(r.id);
-                self.sort_indexes();
             }
-            self.insert(r, false);
+        }
+        let mut n = 0;
+        for (i, r) in recs.into_iter().enumerate() {
+            if last.get(&r.id) == Some(&i) {
+                self.insert(r, false);
+                n += 1;
+            }
         }
         self.sort_indexes();
         self.recompute();

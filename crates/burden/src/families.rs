@@ -469,11 +469,12 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                 if members.len() < 2 {
                     continue;
                 }
+                // Requests follow each other into one episode while each comes within the
+                // window of the one before (a sliding window, as coordination chains).
                 let mut i = 0;
                 while i < members.len() {
-                    let first = members[i].day();
-                    let mut j = i;
-                    while j < members.len() && members[j].day() <= first + window {
+                    let mut j = i + 1;
+                    while j < members.len() && members[j].day() <= members[j - 1].day() + window {
                         j += 1;
                     }
                     let group: Vec<&Rec> = members[i..j].to_vec();
