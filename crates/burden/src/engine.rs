@@ -1,6 +1,8 @@
 //! The engine's state: the units, bodies and live demands in compact form with the indexes
 //! the rule families read, the current findings by rule group, and the rollups.
 
+use std::sync::Arc;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
@@ -54,10 +56,42 @@ pub(crate) struct Rec {
     pub doc_chars: u32,
     pub speech_minutes: u32,
     pub flags: u32,
-    /// Topic (or title when there is none) normalised for similarity.
-    pub topic_norm: Box<str>,
+    /// The topic, shared by every demand with the same one.
+    pub topic: Arc<Topic>,
     pub title: Box<str>,
-    pub topic: Box<str>,
+}
+
+/// A topic as the similarity checks read it; demands with the same topic share one.
+#[derive(Debug)]
+pub(crate) struct Topic {
+    /// As written (empty when the demand gives none).
+    pub text: Box<str>,
+    /// The topic (or the title when there is none) normalised for similarity.
+    pub norm: Box<str>,
+    /// Its 2-character shingles, the rule set's default.
+    shingles2: Box<[u64]>,
+}
+
+impl Topic {
+    fn new(text: &str, source: &str) -> Topic {
+        let norm = similar::normalize(source);
+        let shingles2 = similar::shingles(&norm, 2).into_boxed_slice();
+        Topic { text: text.into(), norm: norm.into_boxed_str(), shingles2 }
+    }
+
+    /// The topic's `k`-character shingles.
+    pub fn shingles(&self, k: usize) -> std::borrow::Cow<'_, [u64]> {
+        if k == 2 {
+            std::borrow::Cow::Borrowed(&self.shingles2)
+        } else {
+            std::borrow::Cow::Owned(similar::shingles(&self.norm, k))
+        }
+    }
+
+    /// What to call it in evidence.
+    pub fn label<'a>(&'a self, title: &'a str) -> &'a str {
+        if self.text.is_empty() { title } else { &self.text }
+    }
 }
 
 impl Rec {
@@ -150,6 +184,7 @@ pub struct Engine {
     pub(crate) bodies: Vec<BodyInfo>,
     pub(crate) body_index: FxHashMap<Uuid, u32>,
     pub(crate) field_names: Vec<String>,
+    pub(crate) topics: FxHashMap<Box<str>, Arc<Topic>>,
     pub(crate) field_index: FxHashMap<String, u32>,
     pub(crate) recs: Vec<Option<Rec>>,
     pub(crate) free: Vec<u32>,
@@ -193,6 +228,7 @@ impl Engine {
             bodies: Vec::new(),
             body_index: FxHashMap::default(),
             field_names: Vec::new(),
+            topics: FxHashMap::default(),
             field_index: FxHashMap::default(),
             recs: Vec::new(),
             free: Vec::new(),
@@ -309,6 +345,13 @@ impl Engine {
         &self.bodies[i as usize].name
     }
 
+    /// Shares the topic of `d` with the demands that have the same one.
+    fn intern_topic(&mut self, d: &Demand) {
+        if !d.topic.trim().is_empty() && !self.topics.contains_key(d.topic.as_str()) {
+            self.topics.insert(d.topic.as_str().into(), Arc::new(Topic::new(&d.topic, &d.topic)));
+        }
+    }
+
     /// Gives every field name of `d` a number.
     fn intern_fields(&mut self, d: &Demand) {
         for name in &d.cost.fields {
@@ -338,7 +381,11 @@ impl Engine {
         fields.sort_unstable();
         fields.dedup();
         let c = &d.cost;
-        let topic_src = if d.topic.trim().is_empty() { &d.title } else { &d.topic };
+        let topic = match self.topics.get(d.topic.as_str()) {
+            Some(t) => t.clone(),
+            None if d.topic.trim().is_empty() => Arc::new(Topic::new("", &d.title)),
+            None => Arc::new(Topic::new(&d.topic, &d.topic)),
+        };
         Ok(Rec {
             id: d.id,
             kind: d.kind,
@@ -358,9 +405,8 @@ impl Engine {
             doc_chars: c.doc_chars,
             speech_minutes: c.speech_minutes,
             flags: Flag::to_bits(&c.flags),
-            topic_norm: similar::normalize(topic_src).into_boxed_str(),
+            topic,
             title: d.title.clone().into_boxed_str(),
-            topic: d.topic.clone().into_boxed_str(),
         })
     }
 
@@ -457,6 +503,7 @@ impl Engine {
                 continue;
             }
             self.intern_fields(&d);
+            self.intern_topic(&d);
             recs.push(self.compact(&d)?);
         }
         // The last version of an id in the batch wins; versions already held are taken out
@@ -487,14 +534,24 @@ impl Engine {
         self.rollups = Rollups::default();
         self.findings.clear();
         let live: Vec<u32> = self.slots.values().copied().collect();
-        let mut rollups = Rollups::default();
-        rollups.add_demands(self, live.iter().map(|s| self.rec(*s)));
-        let mut keys: Vec<Key> = Vec::new();
-        for &s in &live {
-            families::keys_of(self, self.rec(s), &mut keys);
-        }
-        keys.sort_unstable();
-        keys.dedup();
+        // The demand rollups and the groups to evaluate are independent: one thread each.
+        let (rollups, keys) = std::thread::scope(|scope| {
+            let me = &*self;
+            let live = &live;
+            let sums = scope.spawn(move || {
+                let mut r = Rollups::default();
+                r.add_demands(me, live.iter().map(|s| me.rec(*s)));
+                r
+            });
+            let mut keys: Vec<Key> = Vec::new();
+            for &s in live {
+                families::keys_of(me, me.rec(s), &mut keys);
+            }
+            keys.sort_unstable();
+            keys.dedup();
+            (sums.join().unwrap_or_default(), keys)
+        });
+        let mut rollups = rollups;
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
         let chunk = keys.len().div_ceil(threads).max(1);
         let evaluated: Vec<Vec<(Key, Vec<Finding>)>> = std::thread::scope(|s| {
@@ -528,6 +585,7 @@ impl Engine {
             None
         } else {
             self.intern_fields(d);
+            self.intern_topic(d);
             Some(self.compact(d)?)
         };
         let mut keys = Vec::new();

@@ -8,6 +8,8 @@
 //! Incremental maintenance re-evaluates exactly the groups of the old and new version of
 //! a written demand, so its results equal a full recomputation.
 
+use std::sync::Arc;
+
 use chrono::{Datelike, Duration, NaiveDate};
 use rustc_hash::FxHashSet;
 use tongxin_domain::{DemandKind, Flag, Level};
@@ -96,8 +98,8 @@ pub(crate) fn keys_of(e: &Engine, rec: &Rec, out: &mut Vec<Key>) {
                 } else if rec.kind == DemandKind::Document {
                     // The meetings that may repeat this document.
                     let until = rec.day() + Duration::days(i64::from(p.window_days));
-                    for m in dept_members(e, rec.dept, None) {
-                        if rule.applies(m.kind) && m.day() >= rec.day() && m.day() <= until {
+                    for m in dept_members(e, rec.dept, rec.day(), until, None) {
+                        if rule.applies(m.kind) {
                             out.push(key(Scope::Demand(m.id), 0));
                         }
                     }
@@ -159,15 +161,15 @@ fn all_unit_members<'a>(e: &'a Engine, unit: u32, extra: Option<&'a Rec>) -> Vec
     unit_members(e, unit, NaiveDate::MIN, NaiveDate::MAX, extra)
 }
 
-fn dept_members<'a>(e: &'a Engine, dept: u32, extra: Option<&'a Rec>) -> Vec<&'a Rec> {
-    members(
-        e,
-        e.by_dept.get(&dept),
-        NaiveDate::MIN,
-        NaiveDate::MAX,
-        extra,
-        extra.is_some_and(|x| x.dept == dept),
-    )
+/// A department's demands (its divisions' too) that start in `from..=to`, in order.
+fn dept_members<'a>(
+    e: &'a Engine,
+    dept: u32,
+    from: NaiveDate,
+    to: NaiveDate,
+    extra: Option<&'a Rec>,
+) -> Vec<&'a Rec> {
+    members(e, e.by_dept.get(&dept), from, to, extra, extra.is_some_and(|x| x.dept == dept))
 }
 
 /// The meetings targeting `unit` that require attendance below it.
@@ -211,13 +213,14 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                 return Vec::new();
             };
             let from = m.day() - Duration::days(i64::from(p.window_days));
-            let ms = similar::shingles(&m.topic_norm, 2);
-            let docs: Vec<&Rec> = dept_members(e, m.dept, extra)
+            let ms = m.topic.shingles(2);
+            let docs: Vec<&Rec> = dept_members(e, m.dept, from, m.day(), extra)
                 .into_iter()
-                .filter(|d| d.kind == DemandKind::Document && d.day() >= from && d.day() <= m.day())
+                .filter(|d| d.kind == DemandKind::Document)
                 .filter(|d| overlaps(e, d, m))
                 .filter(|d| {
-                    similar::jaccard(&similar::shingles(&d.topic_norm, 2), &ms) >= p.similarity_threshold
+                    (Arc::ptr_eq(&d.topic, &m.topic) && !ms.is_empty())
+                        || similar::jaccard(&d.topic.shingles(2), &ms) >= p.similarity_threshold
                 })
                 .collect();
             if docs.is_empty() {
@@ -387,8 +390,7 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             members.dedup_by(|a, b| a.id == b.id);
             let name = &e.unit(u).name;
             let evidence = |g: &[&Rec]| {
-                let topic =
-                    if g[0].topic.is_empty() { g[0].title.to_string() } else { g[0].topic.to_string() };
+                let topic = g[0].topic.label(&g[0].title);
                 Text::new(
                     format!("同一事项“{topic}”{}天内{}次到达{name}的干部", p.window_days, g.len()),
                     format!(
@@ -401,7 +403,8 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             if let Some(x) = extra {
                 // A pre-check asks only what the planned demand repeats: the demands within
                 // the window whose topic is like its own (not the whole chain of likeness).
-                let xs = similar::shingles(&x.topic_norm, p.shingle_chars as usize);
+                let k = p.shingle_chars as usize;
+                let xs = x.topic.shingles(k);
                 let mut g: Vec<&Rec> = members
                     .iter()
                     .copied()
@@ -410,10 +413,8 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                     })
                     .filter(|r| {
                         r.id == x.id
-                            || similar::jaccard(
-                                &similar::shingles(&r.topic_norm, p.shingle_chars as usize),
-                                &xs,
-                            ) >= p.similarity_threshold
+                            || (Arc::ptr_eq(&r.topic, &x.topic) && !xs.is_empty())
+                            || similar::jaccard(&r.topic.shingles(k), &xs) >= p.similarity_threshold
                     })
                     .collect();
                 if g.len() < 2 || !g.iter().any(|r| r.id == x.id) {
@@ -423,9 +424,23 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                 let ev = evidence(&g);
                 return vec![finding(g, vec![u], ev, true)];
             }
-            let sets: Vec<Vec<u64>> =
-                members.iter().map(|r| similar::shingles(&r.topic_norm, p.shingle_chars as usize)).collect();
+            // Clustering by topic: demands with one topic chain while each comes within the
+            // window of the one before; demands of two similar topics join when within the
+            // window of each other. The same as comparing every pair, without doing so.
             let window = i64::from(p.window_days);
+            let k = p.shingle_chars as usize;
+            let mut topics: Vec<&Arc<crate::engine::Topic>> = Vec::new();
+            let mut index: rustc_hash::FxHashMap<*const crate::engine::Topic, usize> = Default::default();
+            let mut lists: Vec<Vec<usize>> = Vec::new();
+            for (i, r) in members.iter().enumerate() {
+                let t = *index.entry(Arc::as_ptr(&r.topic)).or_insert_with(|| {
+                    topics.push(&r.topic);
+                    lists.push(Vec::new());
+                    topics.len() - 1
+                });
+                lists[t].push(i);
+            }
+            let sets: Vec<Vec<u64>> = topics.iter().map(|t| t.shingles(k).into_owned()).collect();
             let mut parent: Vec<usize> = (0..members.len()).collect();
             fn root(p: &mut [usize], mut i: usize) -> usize {
                 while p[i] != i {
@@ -434,10 +449,34 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                 }
                 i
             }
-            for (i, j, _) in similar_pairs(&sets, p.similarity_threshold) {
-                if (members[j].day() - members[i].day()).num_days().abs() <= window {
-                    let (a, b) = (root(&mut parent, i), root(&mut parent, j));
-                    parent[a.max(b)] = a.min(b);
+            fn union(p: &mut [usize], a: usize, b: usize) {
+                let (a, b) = (root(p, a), root(p, b));
+                p[a.max(b)] = a.min(b);
+            }
+            let gap = |i: usize, j: usize| (members[j].day() - members[i].day()).num_days().abs();
+            for (t, list) in lists.iter().enumerate() {
+                if sets[t].is_empty() {
+                    continue;
+                }
+                for w in list.windows(2) {
+                    if gap(w[0], w[1]) <= window {
+                        union(&mut parent, w[0], w[1]);
+                    }
+                }
+            }
+            for (a, b, _) in similar_pairs(&sets, p.similarity_threshold) {
+                let (la, lb) = (&lists[a], &lists[b]);
+                for &i in la {
+                    let lo =
+                        lb.partition_point(|&j| members[j].day() < members[i].day() - Duration::days(window));
+                    for &j in lb[lo..]
+                        .iter()
+                        .take_while(|&&j| gap(i, j) <= window || members[j].day() < members[i].day())
+                    {
+                        if gap(i, j) <= window {
+                            union(&mut parent, i, j);
+                        }
+                    }
                 }
             }
             let mut groups: std::collections::BTreeMap<usize, Vec<&Rec>> = Default::default();
@@ -531,10 +570,8 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
             let compare = key.part >> 32 == 1;
             let y = key.part & 0xffff_ffff;
             let of_year = |y: i64| -> Vec<&Rec> {
-                dept_members(e, d, extra)
-                    .into_iter()
-                    .filter(|r| rule.applies(r.kind) && year(r.day()) == y)
-                    .collect()
+                let (from, to) = year_range(y);
+                dept_members(e, d, from, to, extra).into_iter().filter(|r| rule.applies(r.kind)).collect()
             };
             let members = of_year(y);
             let total: u64 = members.iter().map(|r| u64::from(r.indicators)).sum();
@@ -568,9 +605,10 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
         (Scope::Dept(d), Params::DocumentVolume(p)) => {
             let y = key.part;
             let count = |y: i64| {
-                dept_members(e, d, extra)
+                let (from, to) = year_range(y);
+                dept_members(e, d, from, to, extra)
                     .into_iter()
-                    .filter(|r| rule.applies(r.kind) && year(r.day()) == y)
+                    .filter(|r| rule.applies(r.kind))
                     .filter(|r| p.count_memos || r.doc_chars > 0)
                     .collect::<Vec<_>>()
             };
@@ -589,9 +627,10 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
         }
         (Scope::Dept(d), Params::AnnualCount(p)) => {
             let flags = category_flags(&p.category);
-            let members: Vec<&Rec> = dept_members(e, d, extra)
+            let (from, to) = year_range(key.part);
+            let members: Vec<&Rec> = dept_members(e, d, from, to, extra)
                 .into_iter()
-                .filter(|r| rule.applies(r.kind) && r.flags & flags != 0 && year(r.day()) == key.part)
+                .filter(|r| rule.applies(r.kind) && r.flags & flags != 0)
                 .collect();
             if members.len() as u64 <= u64::from(p.max) {
                 return Vec::new();
@@ -661,7 +700,7 @@ fn solo_units(e: &Engine, rule: &Rule, r: &Rec) -> Vec<u32> {
 
 /// The first of `terms` in the demand's title or topic.
 fn has_any(r: &Rec, terms: &[String]) -> Option<String> {
-    terms.iter().find(|t| r.title.contains(t.as_str()) || r.topic.contains(t.as_str())).cloned()
+    terms.iter().find(|t| r.title.contains(t.as_str()) || r.topic.text.contains(t.as_str())).cloned()
 }
 
 /// A demand judged alone: the evidence when the rule is broken. Rules whose family is
