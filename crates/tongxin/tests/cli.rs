@@ -201,3 +201,52 @@ chen.jing,陈静,cadre,350102001,,Initial-Pass-1\n";
         stderr(&again)
     );
 }
+
+#[test]
+fn check_pre_checks_planned_demands_and_writes_nothing() {
+    let s = Scratch::new("check");
+    ok(s.run(&["import", "units", "--province", "35"]));
+    std::fs::write(s.path("bodies.csv"), BODIES).unwrap();
+    ok(s.run(&["import", "bodies", s.path("bodies.csv").to_str().unwrap()]));
+    // Two research visits of the department to one county in a quarter are already in the
+    // ledger; the plan adds a third (over the per-source cap) that also demands forms
+    // (a disguised inspection), and a harmless data request.
+    let ledger = "kind,source_body,title,topic,targets,starts_at,ends_at,cadre_hours\n\
+research_visit,35/福建省农业农村厅,春耕备耕调研,春耕生产,350102,2026-03-02 09:00,2026-03-02 11:00,2\n\
+research_visit,35/福建省农业农村厅/种植业管理处,高标准农田建设调研,高标准农田,350102,2026-03-09 09:00,2026-03-09 11:00,2\n";
+    std::fs::write(s.path("ledger.csv"), ledger).unwrap();
+    ok(s.run(&["import", "demands", s.path("ledger.csv").to_str().unwrap()]));
+    let plan = "kind,source_body,title,topic,targets,starts_at,ends_at,cadre_hours,forms,fields\n\
+research_visit,35/福建省农业农村厅,种业振兴调研,种业振兴,350102,2026-03-16 09:00,2026-03-16 11:00,3,2,\n\
+data_request,35/福建省农业农村厅,耕地面积统计,耕地保护,350102,2026-03-20 09:00,2026-03-27 17:00,1,1,耕地面积\n";
+    std::fs::write(s.path("plan.csv"), plan).unwrap();
+    let out = s.run(&["check", s.path("plan.csv").to_str().unwrap()]);
+    assert!(!out.status.success(), "a violation makes the exit status 1");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in
+        ["row 2", "visit.cap_per_source", "inspection.disguised_as_visit", "row 3", "adds to 350102"]
+    {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(
+        stderr(&out).contains("1 of 2 planned demands break a burden-reduction rule"),
+        "{}",
+        stderr(&out)
+    );
+    // --json prints the reports whatever the outcome.
+    let json = s.run(&["check", s.path("plan.csv").to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    // Nothing was written: the ledger still holds the two visits.
+    ok(s.run(&["export", "demands", s.path("after.csv").to_str().unwrap()]));
+    assert_eq!(count_lines(&s.path("after.csv")), 3);
+    // A bad planned row is named and nothing is checked.
+    std::fs::write(s.path("bad.csv"), "kind,source_body,title,targets,starts_at,ends_at\nvisit,35/福建省农业农村厅,x,350102,2026-03-16 09:00,2026-03-16 11:00\n").unwrap();
+    let out = s.run(&["check", s.path("bad.csv").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("nothing was checked") && stderr(&out).contains("row 2"),
+        "{}",
+        stderr(&out)
+    );
+}
