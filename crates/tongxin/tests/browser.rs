@@ -651,6 +651,27 @@ async fn office_drills_down_the_dashboard(test: &'static str, lang: Lang) {
     assert!(findings_count(&ui).await <= n, "{test}: a filter narrows the list");
     ui.screenshot(&format!("burden-3503-{}", lang.code())).await;
     ui.full_page_screenshot(&format!("burden-3503-{}-full", lang.code())).await;
+
+    // Every scenario of DESIGN.md §1 shows on the scenario county's dashboard, each found
+    // by its rule: the three divisions (merge), the 30+ guidance visits (monthly cap), the
+    // stationed work group (hosting load), the cascading meeting (repetition at the
+    // township), the field asked by five bodies (duplicate data at the village), the 300+
+    // indicators (inflation).
+    for rule in [
+        "coordination.merge",
+        "visit.cap_per_unit",
+        "workgroup.hosting_load",
+        "repetition.topic",
+        "data.duplicate_field",
+        "indicator.inflation",
+    ] {
+        ui.goto(&format!("/burden?unit={COUNTY}&year=2026&rule={rule}")).await;
+        assert!(findings_count(&ui).await > 0, "{test}: {COUNTY_NAME}'s dashboard lists {rule} findings");
+        assert!(
+            ui.exists(&format!("#findings tr.finding[data-rule=\"{rule}\"]")).await,
+            "{test}: a {rule} row is shown"
+        );
+    }
     ui.finish().await;
 }
 
