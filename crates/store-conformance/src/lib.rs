@@ -32,7 +32,16 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("log_writes_are_conditional_on_head_and_lease", |s| {
         log_writes_are_conditional_on_head_and_lease(s).boxed()
     }),
+    ("voice_keys_one_per_scope_and_period", |s| voice::keys_one_per_scope_and_period(s).boxed()),
+    ("voice_allowance_taken_once", |s| voice::allowance_taken_once(s).boxed()),
+    ("voice_filing_refuses_double_spending", |s| voice::filing_refuses_double_spending(s).boxed()),
+    ("voice_update_is_compare_and_set", |s| voice::update_is_compare_and_set(s).boxed()),
+    ("voice_filters_and_pages", |s| voice::filters_and_pages(s).boxed()),
+    ("voice_events_bookkeeping", |s| voice::events_bookkeeping(s).boxed()),
+    ("voice_anonymous_rows_do_not_name_the_user", |s| voice::anonymous_rows_do_not_name_the_user(s).boxed()),
 ];
+
+mod voice;
 
 /// Runs every check, each on a fresh store from `fresh`.
 pub async fn run_all<F, Fut, S>(fresh: F)

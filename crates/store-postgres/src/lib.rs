@@ -4,6 +4,7 @@
 
 mod migrate;
 mod rows;
+mod voice;
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -270,6 +271,10 @@ async fn insert_users(tx: &mut Transaction<'static, Postgres>, users: &[User]) -
 impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    fn voice(&self) -> &dyn tongxin_store::VoiceStore {
+        self
     }
 
     async fn unit(&self, code: &UnitCode) -> Result<Option<Unit>> {

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
     (2, "log", include_str!("../migrations/0002_log.sql")),
     (3, "demand_flags", include_str!("../migrations/0003_demand_flags.sql")),
+    (4, "voice", include_str!("../migrations/0004_voice.sql")),
 ];
 
 pub async fn run(pool: &PgPool) -> Result<()> {

@@ -6,6 +6,7 @@
 
 mod migrate;
 mod rows;
+mod voice;
 
 use std::collections::HashSet;
 use std::str::FromStr;
@@ -345,6 +346,10 @@ async fn insert_users(tx: &mut Transaction<'static, Sqlite>, users: &[User]) -> 
 impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    fn voice(&self) -> &dyn tongxin_store::VoiceStore {
+        self
     }
 
     async fn unit(&self, code: &UnitCode) -> Result<Option<Unit>> {

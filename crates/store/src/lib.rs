@@ -5,6 +5,7 @@
 pub mod checks;
 pub mod codec;
 pub mod rows;
+pub mod voice;
 
 use std::collections::HashSet;
 
@@ -13,6 +14,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tongxin_domain::{Body, Demand, DemandKind, DemandStatus, Invalid, Unit, UnitCode, User};
 use uuid::Uuid;
+
+pub use voice::{DumpRow, VoiceEvent, VoiceFilter, VoiceKey, VoicePage, VoiceStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -194,6 +197,9 @@ pub struct PublishedCheckpoint {
 pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// The storage of the safe voice (reports, keys, allowances, spent nonces).
+    fn voice(&self) -> &dyn VoiceStore;
 
     // Units.
     /// The unit, if it exists.
