@@ -2,15 +2,19 @@
 //!
 //! Writes go through a pool of exactly one connection (SQLite has one writer anyway, and
 //! queuing in the pool is cheaper than `SQLITE_BUSY` retries); reads use a separate pool.
-//! Bulk writes are batched into multi-row statements inside one transaction.
+//! Imports run in one transaction on a rusqlite connection to the same database (see
+//! [`bulk`]); log appends are batched into multi-row statements.
 
+mod bulk;
 mod migrate;
 mod rows;
 mod voice;
 
 use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -30,6 +34,8 @@ use rows::{DEMAND_COLUMNS, body_from_row, db, demand_from_row, unit_from_row, us
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// The database, for the import's own connection.
+    location: bulk::Location,
 }
 
 /// The RFC 6962 root of the empty tree: SHA-256 of the empty string.
@@ -96,6 +102,16 @@ impl SqliteStore {
             .connect_with(opts.clone())
             .await
             .map_err(db)?;
+        // The file exists now: its absolute path, so that the import's own connection
+        // reaches it whatever the working directory is by then.
+        let filename = opts.get_filename();
+        let path = if memory {
+            filename.to_owned()
+        } else {
+            std::fs::canonicalize(filename)
+                .map_err(|e| StoreError::Database(format!("{}: {e}", filename.display())))?
+        };
+        let location = bulk::Location { path, memory };
         // An in-memory database exists per connection: read through the writer then.
         let read = if memory {
             write.clone()
@@ -108,7 +124,7 @@ impl SqliteStore {
                 .map_err(db)?
         };
         migrate::run(&write).await?;
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore { read, write, location })
     }
 
     /// `BEGIN IMMEDIATE`: take the write lock up front so a transaction never fails
@@ -119,12 +135,6 @@ impl SqliteStore {
 }
 
 const UNIT_COLUMNS: &str = "code, name, cadres, cadres_estimated";
-
-/// Rows per multi-row INSERT. SQLite allows 32,766 bound parameters per statement; fewer,
-/// larger statements cut the per-statement cost of the driver.
-const CHUNK: usize = 200;
-const DEMAND_CHUNK: usize = 500;
-const TARGET_CHUNK: usize = 2_000;
 
 /// `INSERT … VALUES (…), (…)` with `rows` groups of `cols` placeholders (`rows` ≤ `max`),
 /// built once per shape and kept for the life of the process so sqlx's statement cache
@@ -161,162 +171,71 @@ fn multi_insert(
     &all[rows]
 }
 
-async fn insert_units(
+/// One demand and its targets, for `create_demand` and `update_demand` (imports write
+/// through [`bulk`], which binds the same values).
+async fn insert_demand(
     tx: &mut Transaction<'static, Sqlite>,
-    units: &[Unit],
-    progress: &mut (dyn FnMut(u64) + Send),
-) -> Result<()> {
-    static Q: OnceLock<Vec<String>> = OnceLock::new();
-    for chunk in units.chunks(CHUNK) {
-        let sql = multi_insert(
-            "INSERT INTO units (province, code, parent, level, name, cadres, cadres_estimated)",
-            7,
-            chunk.len(),
-            CHUNK,
-            &Q,
-        );
-        let sql = format!(
-            "{sql} ON CONFLICT (province, code) DO UPDATE SET name = excluded.name, \
-             cadres = CASE WHEN units.cadres_estimated = 0 AND excluded.cadres_estimated = 1 THEN units.cadres ELSE excluded.cadres END, \
-             cadres_estimated = units.cadres_estimated AND excluded.cadres_estimated"
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for u in chunk {
-            q = q
-                .bind(u.province().to_owned())
-                .bind(u.code.as_str().to_owned())
-                .bind(u.parent().map(String::from))
-                .bind(u.level().number() as i64)
-                .bind(u.name.clone())
-                .bind(u.cadres as i64)
-                .bind(u.cadres_estimated);
-        }
-        q.execute(&mut **tx).await.map_err(db)?;
-        progress(chunk.len() as u64);
-    }
-    Ok(())
-}
-
-async fn insert_bodies(tx: &mut Transaction<'static, Sqlite>, bodies: &[Body]) -> Result<()> {
-    static Q: OnceLock<Vec<String>> = OnceLock::new();
-    for chunk in bodies.chunks(CHUNK) {
-        let sql = multi_insert(
-            "INSERT INTO bodies (province, id, unit, name, kind, parent)",
-            6,
-            chunk.len(),
-            CHUNK,
-            &Q,
-        );
-        let mut q = sqlx::query(sql);
-        for b in chunk {
-            q = q
-                .bind(b.province().to_owned())
-                .bind(b.id)
-                .bind(b.unit.as_str().to_owned())
-                .bind(b.name.clone())
-                .bind(b.kind.as_str())
-                .bind(b.parent);
-        }
-        q.execute(&mut **tx).await.map_err(db)?;
-    }
-    Ok(())
-}
-
-async fn insert_demands(
-    tx: &mut Transaction<'static, Sqlite>,
-    demands: &[Demand],
+    d: &Demand,
     actor: &str,
     now: DateTime<Utc>,
-    progress: &mut (dyn FnMut(u64) + Send),
 ) -> Result<()> {
-    // `INSERT OR FAIL` rather than the default ABORT: SQLite then keeps no statement
-    // journal for the multi-row statement (a failure aborts the whole import anyway).
-    static Q: OnceLock<Vec<String>> = OnceLock::new();
-    static T: OnceLock<Vec<String>> = OnceLock::new();
-    let now = now.to_rfc3339();
-    for chunk in demands.chunks(DEMAND_CHUNK) {
-        let sql = multi_insert(
-            "INSERT OR FAIL INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
-             starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
-             forms, fields, attend_levels, video, indicators, doc_chars, speech_minutes, flags, revision, changed_at, \
-             changed_by, last_action)",
-            28,
-            chunk.len(),
-            DEMAND_CHUNK,
-            &Q,
-        );
-        let mut q = sqlx::query(sql);
-        for d in chunk {
-            let c = &d.cost;
-            q = q
-                .bind(d.province())
-                .bind(d.id)
-                .bind(d.kind.as_str())
-                .bind(d.source_body)
-                .bind(d.source_department)
-                .bind(d.title.as_str())
-                .bind(d.topic.as_str())
-                .bind(targets_to_text(&d.targets))
-                .bind(d.starts_at)
-                .bind(d.ends_at)
-                .bind(d.status.as_str())
-                .bind(d.origin.as_str())
-                .bind(c.cadre_hours)
-                .bind(c.cadres_required as i64)
-                .bind(c.host_person_days)
-                .bind(c.visitors as i64)
-                .bind(c.forms as i64)
-                .bind(fields_to_text(&c.fields))
-                .bind(levels_to_bits(&c.attend_levels))
-                .bind(c.video)
-                .bind(c.indicators as i64)
-                .bind(c.doc_chars as i64)
-                .bind(c.speech_minutes as i64)
-                .bind(Flag::to_bits(&c.flags) as i64)
-                .bind(d.revision as i64)
-                .bind(now.as_str())
-                .bind(actor)
-                .bind(if d.revision == 1 { "created" } else { "updated" });
-        }
-        q.execute(&mut **tx).await.map_err(db)?;
-        let targets: Vec<(&Demand, &UnitCode)> =
-            chunk.iter().flat_map(|d| d.targets.iter().map(move |t| (d, t))).collect();
-        for tchunk in targets.chunks(TARGET_CHUNK) {
-            let sql = multi_insert(
-                "INSERT OR FAIL INTO demand_targets (province, demand_id, unit)",
-                3,
-                tchunk.len(),
-                TARGET_CHUNK,
-                &T,
-            );
-            let mut q = sqlx::query(sql);
-            for (d, t) in tchunk {
-                q = q.bind(t.province()).bind(d.id).bind(t.as_str());
-            }
-            q.execute(&mut **tx).await.map_err(db)?;
-        }
-        progress(chunk.len() as u64);
-    }
-    Ok(())
-}
-
-/// Imports of at least this many demands may rebuild the demand indexes.
-const BULK_REBUILD_MIN: usize = 10_000;
-
-/// Drops the secondary indexes of the demand tables and returns the statements that
-/// create them again, as the schema itself holds them (so no definition is repeated here).
-async fn drop_demand_indexes(tx: &mut Transaction<'static, Sqlite>) -> Result<Vec<String>> {
-    let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
-         AND tbl_name IN ('demands', 'demand_targets') ORDER BY name",
+    let c = &d.cost;
+    sqlx::query(
+        "INSERT OR FAIL INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
+         starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
+         forms, fields, attend_levels, video, indicators, doc_chars, speech_minutes, flags, revision, changed_at, \
+         changed_by, last_action) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
-    .fetch_all(&mut **tx)
+    .bind(d.province())
+    .bind(d.id)
+    .bind(d.kind.as_str())
+    .bind(d.source_body)
+    .bind(d.source_department)
+    .bind(d.title.as_str())
+    .bind(d.topic.as_str())
+    .bind(targets_to_text(&d.targets))
+    .bind(d.starts_at)
+    .bind(d.ends_at)
+    .bind(d.status.as_str())
+    .bind(d.origin.as_str())
+    .bind(c.cadre_hours)
+    .bind(c.cadres_required as i64)
+    .bind(c.host_person_days)
+    .bind(c.visitors as i64)
+    .bind(c.forms as i64)
+    .bind(fields_to_text(&c.fields))
+    .bind(levels_to_bits(&c.attend_levels))
+    .bind(c.video)
+    .bind(c.indicators as i64)
+    .bind(c.doc_chars as i64)
+    .bind(c.speech_minutes as i64)
+    .bind(Flag::to_bits(&c.flags) as i64)
+    .bind(d.revision as i64)
+    .bind(now.to_rfc3339())
+    .bind(actor)
+    .bind(if d.revision == 1 { "created" } else { "updated" })
+    .execute(&mut **tx)
     .await
     .map_err(db)?;
-    for (name, _) in &indexes {
-        sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\""))).execute(&mut **tx).await.map_err(db)?;
+    // Demands have at most 2,000 targets (checked); chunked all the same.
+    static T: OnceLock<Vec<String>> = OnceLock::new();
+    const TARGET_CHUNK: usize = 2_000;
+    for chunk in d.targets.chunks(TARGET_CHUNK) {
+        let sql = multi_insert(
+            "INSERT OR FAIL INTO demand_targets (province, demand_id, unit)",
+            3,
+            chunk.len(),
+            TARGET_CHUNK,
+            &T,
+        );
+        let mut q = sqlx::query(sql);
+        for t in chunk {
+            q = q.bind(t.province()).bind(d.id).bind(t.as_str());
+        }
+        q.execute(&mut **tx).await.map_err(db)?;
     }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
+    Ok(())
 }
 
 async fn insert_users(tx: &mut Transaction<'static, Sqlite>, users: &[User]) -> Result<()> {
@@ -426,26 +345,24 @@ impl Store for SqliteStore {
     }
 
     async fn existing_units(&self, codes: &[UnitCode]) -> Result<HashSet<UnitCode>> {
-        // Grouped by province so each lookup uses the (province, code) primary key.
-        let mut by_province: std::collections::BTreeMap<&str, Vec<&UnitCode>> = Default::default();
-        for c in codes {
-            by_province.entry(c.province()).or_default().push(c);
-        }
+        // The codes go in as one JSON array per statement and SQLite looks each one up by
+        // the (province, code) primary key (`CROSS JOIN` keeps `json_each` the outer loop).
+        // One bound value instead of one per code: an import checks tens of thousands of
+        // codes, and `IN (?, …)` lists of 500 took over half a second for 44,000 of them.
         let mut found = HashSet::new();
-        for (province, codes) in by_province {
-            for chunk in codes.chunks(500) {
-                let mut sql = String::from("SELECT code FROM units WHERE province = ? AND code IN (");
-                for i in 0..chunk.len() {
-                    sql.push_str(if i == 0 { "?" } else { ",?" });
-                }
-                sql.push(')');
-                let mut q = sqlx::query_scalar::<_, String>(AssertSqlSafe(sql)).bind(province.to_owned());
-                for c in chunk {
-                    q = q.bind(c.as_str().to_owned());
-                }
-                for code in q.fetch_all(&self.read).await.map_err(db)? {
-                    found.insert(UnitCode::parse(&code).map_err(tongxin_store::codec::corrupt)?);
-                }
+        for chunk in codes.chunks(50_000) {
+            let json = serde_json::to_string(&chunk.iter().map(|c| c.as_str()).collect::<Vec<_>>())
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            let rows: Vec<String> = sqlx::query_scalar(
+                "SELECT u.code FROM json_each(?) j CROSS JOIN units u \
+                 ON u.province = substr(j.value, 1, 2) AND u.code = j.value",
+            )
+            .bind(json)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+            for code in rows {
+                found.insert(UnitCode::parse(&code).map_err(tongxin_store::codec::corrupt)?);
             }
         }
         Ok(found)
@@ -529,7 +446,7 @@ impl Store for SqliteStore {
         let mut demand = checks::prepare_demand(self, demand).await?;
         demand.revision = 1;
         let mut tx = self.begin().await?;
-        insert_demands(&mut tx, std::slice::from_ref(&demand), actor, Utc::now(), &mut |_| {}).await?;
+        insert_demand(&mut tx, &demand, actor, Utc::now()).await?;
         tx.commit().await.map_err(db)?;
         Ok(demand)
     }
@@ -583,7 +500,7 @@ impl Store for SqliteStore {
             .await
             .map_err(db)?;
         demand.revision = old.revision + 1;
-        insert_demands(&mut tx, std::slice::from_ref(&demand), actor, Utc::now(), &mut |_| {}).await?;
+        insert_demand(&mut tx, &demand, actor, Utc::now()).await?;
         if demand.status == tongxin_domain::DemandStatus::Cancelled && old.status != demand.status {
             sqlx::query("UPDATE demands SET last_action = 'cancelled' WHERE province = ? AND id = ?")
                 .bind(demand.province().to_owned())
@@ -782,41 +699,50 @@ impl Store for SqliteStore {
     async fn import(&self, mut batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts> {
         checks::prepare_batch(self, &mut batch).await?;
         let total = (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len()) as u64;
-        let mut done = 0u64;
-        let mut tick = |n: u64| {
-            done += n;
-            if let Some(p) = progress {
-                p(done, total);
-            }
-        };
-        let mut tx = self.begin().await?;
-        insert_units(&mut tx, &batch.units, &mut tick).await?;
-        insert_bodies(&mut tx, &batch.bodies).await?;
-        tick(batch.bodies.len() as u64);
-        let rebuild = if batch.demands.len() >= BULK_REBUILD_MIN {
-            let stored: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM demands").fetch_one(&mut *tx).await.map_err(db)?;
-            batch.demands.len() * 3 >= stored as usize
-        } else {
-            false
-        };
-        // A large import into a comparatively small ledger: drop the secondary indexes,
-        // insert, and build them again by sorting, which is several times cheaper than
-        // maintaining them row by row. Inside the transaction, so it is all or nothing.
-        let dropped = if rebuild { drop_demand_indexes(&mut tx).await? } else { Vec::new() };
-        insert_demands(&mut tx, &batch.demands, &batch.actor, Utc::now(), &mut tick).await?;
-        for create in dropped {
-            sqlx::query(AssertSqlSafe(create)).execute(&mut *tx).await.map_err(db)?;
-        }
-        insert_users(&mut tx, &batch.users).await?;
-        tick(batch.users.len() as u64);
-        tx.commit().await.map_err(db)?;
-        Ok(ImportCounts {
+        let counts = ImportCounts {
             units: batch.units.len() as u64,
             bodies: batch.bodies.len() as u64,
             demands: batch.demands.len() as u64,
             users: batch.users.len() as u64,
-        })
+        };
+        // The store's one writer connection, held (idle) until the import's own
+        // connection has committed or rolled back, so nothing else here writes meanwhile.
+        let writer = self.write.acquire().await.map_err(db)?;
+        let location = self.location.clone();
+        let now = Utc::now().to_rfc3339();
+        let (sent, mut received) = tokio::sync::mpsc::unbounded_channel();
+        // Dropping this future (a client gone) must not leave a half-done import running
+        // to its commit: the guard tells the blocking task to roll back.
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _guard = CancelOnDrop(cancelled.clone());
+        // Seconds of synchronous SQLite work: on a blocking thread, not a runtime worker.
+        let job = tokio::task::spawn_blocking(move || {
+            let mut report = |n: u64| {
+                sent.send(Report::Progress(n)).ok();
+            };
+            let result = bulk::import(&location, &batch, &now, &mut report, &cancelled);
+            drop(writer);
+            sent.send(Report::Done(result)).ok();
+            // Freeing a million demands takes a while: after the caller has its answer.
+            drop(batch);
+        });
+        let mut done = 0u64;
+        loop {
+            match received.recv().await {
+                Some(Report::Progress(n)) => {
+                    done += n;
+                    if let Some(p) = progress {
+                        p(done, total);
+                    }
+                }
+                Some(Report::Done(result)) => return result.map(|()| counts),
+                // The task ended without a word: it panicked.
+                None => {
+                    let why = job.await.err().map_or_else(|| "no result".to_owned(), |e| e.to_string());
+                    return Err(StoreError::Database(format!("import task failed: {why}")));
+                }
+            }
+        }
     }
 
     async fn sql_month_rollup(&self, root: &UnitCode, year: i32) -> Result<Vec<MonthRollup>> {
@@ -1073,6 +999,21 @@ impl Store for SqliteStore {
                 Ok(PublishedCheckpoint { size: size as u64, at: rows::parse_time(&at)?, note })
             })
             .collect()
+    }
+}
+
+/// What the import's blocking task tells the waiting `import`.
+enum Report {
+    Progress(u64),
+    Done(Result<()>),
+}
+
+/// Sets the flag when dropped (see `import`).
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 

@@ -30,3 +30,9 @@ async fn reopening_keeps_data_and_schema() {
     assert_eq!(s.counts().await.unwrap().bodies, 4);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn sqlite_memory_store_conforms() {
+    tongxin_store_conformance::run_all(|| async { SqliteStore::open("sqlite::memory:").await.unwrap() })
+        .await;
+}

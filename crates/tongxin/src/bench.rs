@@ -58,22 +58,20 @@ pub async fn import(demands: usize, postgres: Option<String>, sqlite_only: bool)
 
 async fn run(store: &dyn Store, units: &[Unit], bodies: &[Body], demands: &[Demand]) -> Result<()> {
     let backend = store.backend();
+    // Each batch is a copy (the same data goes to every backend), made before the clock
+    // starts: copying a million demands is the benchmark's own work, not the import's.
+    let batch = ImportBatch { units: units.to_vec(), actor: "bench".into(), ..Default::default() };
     let t = Instant::now();
-    store
-        .import(ImportBatch { units: units.to_vec(), actor: "bench".into(), ..Default::default() }, None)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    store.import(batch, None).await.map_err(|e| anyhow!("{e}"))?;
     report(backend, "units", units.len(), t.elapsed().as_secs_f64());
     store
         .import(ImportBatch { bodies: bodies.to_vec(), actor: "bench".into(), ..Default::default() }, None)
         .await
         .map_err(|e| anyhow!("{e}"))?;
-    let t = Instant::now();
     // One import of every demand: a national year loaded at once, all or nothing.
-    store
-        .import(ImportBatch { demands: demands.to_vec(), actor: "bench".into(), ..Default::default() }, None)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let batch = ImportBatch { demands: demands.to_vec(), actor: "bench".into(), ..Default::default() };
+    let t = Instant::now();
+    store.import(batch, None).await.map_err(|e| anyhow!("{e}"))?;
     report(backend, "demands", demands.len(), t.elapsed().as_secs_f64());
     Ok(())
 }
