@@ -15,6 +15,7 @@ pub mod error;
 pub mod i18n;
 pub mod log;
 pub mod pages;
+pub mod voice;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,6 +73,7 @@ pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_l
         .merge(dashboard::routes())
         .merge(calendar::routes())
         .merge(log::routes())
+        .merge(voice::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(CsrfLayer::new())
