@@ -45,7 +45,7 @@ pub fn routes() -> Router<AppState> {
 #[openapi(
     info(
         title = "tongxin API",
-        description = "The burden ledger of tongxin (同心): units, bodies and the demands placed on grassroots units."
+        description = "The burden ledger of tongxin (同心): units, bodies and the demands placed on grassroots units; and the safe voice (交底通道): anonymous and named reports, receipts, answers and replies, response rates."
     ),
     paths(
         openapi_json,
@@ -63,7 +63,19 @@ pub fn routes() -> Router<AppState> {
         cancel_demand,
         demand_history,
         precheck,
-        recompute
+        recompute,
+        crate::voice::ensure_keys,
+        crate::voice::get_keys,
+        crate::voice::allowance,
+        crate::voice::file_named,
+        crate::voice::inbox,
+        crate::voice::acknowledge,
+        crate::voice::answer,
+        crate::voice::rates,
+        crate::voice::file_anonymous,
+        crate::voice::receipt,
+        crate::voice::receipt_reply,
+        crate::voice::receipt_rate
     ),
     components(schemas(
         ErrorBody,
@@ -79,7 +91,8 @@ pub fn routes() -> Router<AppState> {
         PrecheckInput,
         PrecheckAnswer,
         PrecheckItem,
-        Recomputed
+        Recomputed,
+        crate::voice::VoiceMessage
     ))
 )]
 pub struct ApiDoc;

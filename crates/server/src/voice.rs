@@ -28,7 +28,10 @@
 //! - filing: the report (anonymous: with its public token; named: with the user id), the
 //!   token's nonce as spent, the filing's log entry and its commitment opening;
 //! - each transition: the updated report (compare-and-set on its event count) and the
-//!   transition's log entry and opening.
+//!   transition's log entry, opening and committed content (`tongxin_voice::event_content`:
+//!   the event's data and its text). The content stays in the database; the log holds only
+//!   the commitment to it. The receipt holder's view and the body's inbox show the answers
+//!   and replies read back from it (`messages`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
@@ -42,7 +45,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tongxin_domain::{FieldError, Role, UnitCode, User};
 use tongxin_store::StoreError;
@@ -51,14 +54,16 @@ use tongxin_tokens::scheme::{KeyScope, challenge};
 use tongxin_tokens::{IssuerKey, IssuerPublicKey, KeyRecord, Token, TokenRequest};
 use tongxin_voice::{
     BodyRates, Content, Event, Figure, Identity, LogEntry, Party, Period, Policy, Rating, ReceiptSecret,
-    Report, TimeLimits, WorkCalendar, apply, china_date, china_midnight, deadlines, event_content, overdue,
+    Report, TimeLimits, WorkCalendar, apply, china_date, china_midnight, deadlines, event_content,
+    event_content_text, overdue,
 };
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::{ApiJson, parse_code, parse_uuid};
 use crate::auth::ApiUser;
-use crate::error::{ApiResult, AppError};
+use crate::error::{ApiResult, AppError, ErrorBody};
 
 /// The anonymity threshold: a scope with fewer cadres cannot be chosen, and a public
 /// figure over fewer reports is suppressed.
@@ -279,17 +284,18 @@ fn key_json(state: &AppState, key: &VoiceKey) -> ApiResult<Value> {
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct EnsureInput {
+struct VoiceKeyInput {
     scope: String,
     period: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/voice/keys/ensure", tag = "voice", request_body = VoiceKeyInput, responses((status = 200, body = Value, description = "the issuer key of the scope and period (made if missing): token_key (SPKI, base64), token_key_id, not_before, not_after, log_index, log_record, server_name, challenge"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not office/admin within scope, nor a cadre of the scope"), (status = 422, body = ErrorBody, description = "bad scope or period, or a scope under k cadres")))]
 async fn ensure_keys(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiJson(input): ApiJson<EnsureInput>,
+    ApiJson(input): ApiJson<VoiceKeyInput>,
 ) -> ApiResult<Json<Value>> {
     let scope = parse_code("scope", &input.scope)?;
     let allowed = match user.role {
@@ -307,6 +313,7 @@ async fn ensure_keys(
     Ok(Json(key_json(&state, &key)?))
 }
 
+#[utoipa::path(get, path = "/api/voice/keys", tag = "voice", params(("scope" = String, Query, description = "unit code of the scope"), ("period" = Option<String>, Query, description = "YYYY-MM; this month when absent")), responses((status = 200, body = Value, description = "the issuer key of the scope and period, as from /api/voice/keys/ensure"), (status = 404, body = ErrorBody, description = "no key for this scope and period yet"), (status = 422, body = ErrorBody, description = "bad scope or period")))]
 async fn get_keys(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -329,18 +336,19 @@ async fn get_keys(
 // ---------------------------------------------------------------------------------------
 // Allowance
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AllowanceInput {
+struct VoiceAllowanceInput {
     scope: String,
     period: String,
     requests: Vec<String>,
 }
 
+#[utoipa::path(post, path = "/api/voice/allowance", tag = "voice", request_body = VoiceAllowanceInput, responses((status = 200, body = Value, description = "scope, period, cadres_in_scope, token_key_id, log_index and the blind-signed responses (base64), in request order"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not a cadre"), (status = 409, body = ErrorBody, description = "allowance already taken for this scope and period"), (status = 422, body = ErrorBody, description = "bad scope, period or requests")))]
 async fn allowance(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiJson(input): ApiJson<AllowanceInput>,
+    ApiJson(input): ApiJson<VoiceAllowanceInput>,
 ) -> ApiResult<Json<Value>> {
     if user.role != Role::Cadre {
         return Err(AppError::forbidden());
@@ -429,18 +437,18 @@ async fn allowance(
 // ---------------------------------------------------------------------------------------
 // Filing
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ContentInput {
+struct VoiceContentInput {
     demanded: String,
     by_whom: String,
     cost: String,
     fix: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct FilingInput {
+struct VoiceFilingInput {
     scope: String,
     /// Only for anonymous filing; the period of the token's key.
     period: Option<String>,
@@ -451,7 +459,7 @@ struct FilingInput {
     cited_demands: Vec<Uuid>,
     #[serde(default)]
     cited_bodies: Vec<Uuid>,
-    content: ContentInput,
+    content: VoiceContentInput,
 }
 
 fn invalid_token() -> AppError {
@@ -463,7 +471,10 @@ fn spent_token() -> AppError {
 }
 
 /// The parts of a filing every kind shares, checked (422 naming fields).
-async fn filing_parts(state: &AppState, input: &FilingInput) -> ApiResult<(UnitCode, Option<Uuid>, Content)> {
+async fn filing_parts(
+    state: &AppState,
+    input: &VoiceFilingInput,
+) -> ApiResult<(UnitCode, Option<Uuid>, Content)> {
     let scope = parse_code("scope", &input.scope)?;
     let c = &input.content;
     let content = Content::new(&c.demanded, &c.by_whom, &c.cost, &c.fix).map_err(|e| {
@@ -484,7 +495,8 @@ async fn filing_parts(state: &AppState, input: &FilingInput) -> ApiResult<(UnitC
 async fn finish_filing(state: &AppState, report: &Report, secret: &ReceiptSecret) -> ApiResult<Response> {
     let (entry, opening) = LogEntry::filing(report, &mut rand::rng());
     let bytes = entry.encode();
-    let (log_index, proof) = record_event(state, report, 0, opening.0, bytes.clone()).await?;
+    let (log_index, proof) =
+        record_event(state, report, 0, opening.0, bytes.clone(), report.content_bytes()).await?;
     Ok(no_store(
         StatusCode::CREATED,
         json!({
@@ -497,7 +509,7 @@ async fn finish_filing(state: &AppState, report: &Report, secret: &ReceiptSecret
     ))
 }
 
-/// Keeps an event's entry and opening, appends the entry to the log when one is
+/// Keeps an event's entry, opening and committed content, appends the entry to the log when one is
 /// configured, and returns its index and `tlog-proof` text (when the log has a
 /// checkpoint covering it within a few seconds).
 async fn record_event(
@@ -506,12 +518,13 @@ async fn record_event(
     seq: u32,
     opening: [u8; 32],
     entry: Vec<u8>,
+    content: Vec<u8>,
 ) -> ApiResult<(Option<u64>, Option<String>)> {
     let voice = state.store.voice();
     voice
         .voice_event_put(
             &report.scope,
-            &VoiceEvent { report: report.id, seq, opening, entry: entry.clone(), log_index: None },
+            &VoiceEvent { report: report.id, seq, opening, entry: entry.clone(), content, log_index: None },
         )
         .await?;
     let Some(log) = &state.log else {
@@ -528,9 +541,10 @@ async fn record_event(
 
 /// `POST /voice/reports`: anonymous filing. Takes the JSON body and nothing else: no
 /// cookie, no header, no address.
+#[utoipa::path(post, path = "/voice/reports", tag = "voice", description = "Anonymous filing with a token; no session, cookie or header is read.", request_body = VoiceFilingInput, responses((status = 201, body = Value, description = "receipt_secret (shown once), report_ref, log_entry, log_index, proof"), (status = 403, body = ErrorBody, description = "invalid token (one generic answer)"), (status = 409, body = ErrorBody, description = "token already spent"), (status = 422, body = ErrorBody, description = "bad fields")))]
 async fn file_anonymous(
     State(state): State<AppState>,
-    ApiJson(input): ApiJson<FilingInput>,
+    ApiJson(input): ApiJson<VoiceFilingInput>,
 ) -> ApiResult<Response> {
     let (scope, addressed, content) = filing_parts(&state, &input).await?;
     let now = Utc::now();
@@ -572,10 +586,11 @@ async fn file_anonymous(
 }
 
 /// `POST /api/voice/reports`: filing by name, by the cadre's choice.
+#[utoipa::path(post, path = "/api/voice/reports", tag = "voice", description = "Filing by name, by a signed-in cadre.", request_body = VoiceFilingInput, responses((status = 201, body = Value, description = "receipt_secret (shown once), report_ref, log_entry, log_index, proof"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not a cadre"), (status = 422, body = ErrorBody, description = "bad fields, or a token sent")))]
 async fn file_named(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
-    ApiJson(input): ApiJson<FilingInput>,
+    ApiJson(input): ApiJson<VoiceFilingInput>,
 ) -> ApiResult<Response> {
     if user.role != Role::Cadre {
         return Err(AppError::forbidden());
@@ -621,8 +636,9 @@ async fn transition(state: &AppState, report: &Report, event: Event, text: &str)
     let t = apply(&mut next, event, Utc::now(), &policy())
         .map_err(|e| AppError::new(StatusCode::CONFLICT, "conflict", e.zh(), e.en()))?;
     state.store.voice().voice_update(&next, expected).await?;
-    let (entry, opening) = LogEntry::transition(next.id, &t, &event_content(&event, text), &mut rand::rng());
-    record_event(state, &next, t.seq, opening.0, entry.encode()).await?;
+    let content = event_content(&event, text);
+    let (entry, opening) = LogEntry::transition(next.id, &t, &content, &mut rand::rng());
+    record_event(state, &next, t.seq, opening.0, entry.encode(), content).await?;
     Ok(next)
 }
 
@@ -644,21 +660,21 @@ fn check_free_text(field: &str, text: &str) -> ApiResult<String> {
 // ---------------------------------------------------------------------------------------
 // The receipt holder
 
-#[derive(Deserialize)]
-struct SecretInput {
+#[derive(Deserialize, ToSchema)]
+struct VoiceReceiptInput {
     secret: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReplyInput {
+struct VoiceReplyInput {
     secret: String,
     text: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RateInput {
+struct VoiceRateInput {
     secret: String,
     satisfaction: u8,
     resolved: bool,
@@ -699,7 +715,60 @@ fn events_json(report: &Report) -> Value {
         .collect()
 }
 
-/// What the receipt holder sees. The submission time is shown as a date only.
+/// One answer or message of a report, as the receipt holder and the body see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoiceMessage {
+    /// The transition's sequence number (1, 2, …).
+    pub seq: u32,
+    /// `answer` or `message`.
+    #[schema(value_type = String, example = "answer")]
+    pub kind: tongxin_voice::EventKind,
+    /// Who wrote it: `body` or `submitter`.
+    #[schema(value_type = String, example = "body")]
+    pub from: Party,
+    /// The text, read back from the stored committed content; null for an event stored
+    /// before contents were kept.
+    pub text: Option<String>,
+    /// The day it was written, China time.
+    pub on: NaiveDate,
+}
+
+/// The answers and messages of a report in order, with their texts read back from the
+/// stored committed contents: who wrote each (`body` or `submitter`) and on which day
+/// (China date).
+async fn messages(state: &AppState, report: &Report) -> ApiResult<Value> {
+    let events = state.store.voice().voice_events(report.id).await?;
+    let contents: HashMap<u32, &[u8]> = events.iter().map(|e| (e.seq, e.content.as_slice())).collect();
+    Ok(report
+        .history
+        .iter()
+        .filter_map(|t| {
+            let from = match t.event {
+                Event::Answer => Party::Body,
+                Event::Message { from } => from,
+                _ => return None,
+            };
+            let text = contents.get(&t.seq).and_then(|c| event_content_text(c));
+            Some(VoiceMessage {
+                seq: t.seq,
+                kind: t.event.kind(),
+                from,
+                text: text.map(str::to_owned),
+                on: china_date(t.at),
+            })
+        })
+        .map(|m| serde_json::to_value(m).unwrap_or(Value::Null))
+        .collect())
+}
+
+/// What the receipt holder sees, with the answers and replies (`messages`). The
+/// submission time is shown as a date only.
+async fn receipt_view(state: &AppState, report: &Report) -> ApiResult<Response> {
+    let mut view = receipt_json(report);
+    view["messages"] = messages(state, report).await?;
+    Ok(no_store(StatusCode::OK, view))
+}
+
 fn receipt_json(report: &Report) -> Value {
     let now = Utc::now();
     json!({
@@ -719,29 +788,35 @@ fn receipt_json(report: &Report) -> Value {
     })
 }
 
-async fn receipt(State(state): State<AppState>, ApiJson(input): ApiJson<SecretInput>) -> ApiResult<Response> {
+#[utoipa::path(post, path = "/voice/receipt", tag = "voice", request_body = VoiceReceiptInput, responses((status = 200, body = Value, description = "the receipt holder's view: state, scope, addressed_body, submitted_on, deadlines, rating, content, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 404, body = ErrorBody, description = "no report for this receipt (one generic answer)"), (status = 422, body = ErrorBody, description = "bad body")))]
+async fn receipt(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<VoiceReceiptInput>,
+) -> ApiResult<Response> {
     let report = by_secret(&state, &input.secret).await?;
-    Ok(no_store(StatusCode::OK, receipt_json(&report)))
+    receipt_view(&state, &report).await
 }
 
+#[utoipa::path(post, path = "/voice/receipt/reply", tag = "voice", request_body = VoiceReplyInput, responses((status = 200, body = Value, description = "the receipt holder's view: state, scope, addressed_body, submitted_on, deadlines, rating, content, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 404, body = ErrorBody, description = "no report for this receipt"), (status = 409, body = ErrorBody, description = "the report does not take a reply now"), (status = 422, body = ErrorBody, description = "bad text")))]
 async fn receipt_reply(
     State(state): State<AppState>,
-    ApiJson(input): ApiJson<ReplyInput>,
+    ApiJson(input): ApiJson<VoiceReplyInput>,
 ) -> ApiResult<Response> {
     let report = by_secret(&state, &input.secret).await?;
     let text = check_free_text("text", &input.text)?;
     let report = transition(&state, &report, Event::Message { from: Party::Submitter }, &text).await?;
-    Ok(no_store(StatusCode::OK, receipt_json(&report)))
+    receipt_view(&state, &report).await
 }
 
+#[utoipa::path(post, path = "/voice/receipt/rate", tag = "voice", request_body = VoiceRateInput, responses((status = 200, body = Value, description = "the receipt holder's view: state, scope, addressed_body, submitted_on, deadlines, rating, content, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 404, body = ErrorBody, description = "no report for this receipt"), (status = 409, body = ErrorBody, description = "the report cannot be rated now"), (status = 422, body = ErrorBody, description = "bad rating")))]
 async fn receipt_rate(
     State(state): State<AppState>,
-    ApiJson(input): ApiJson<RateInput>,
+    ApiJson(input): ApiJson<VoiceRateInput>,
 ) -> ApiResult<Response> {
     let report = by_secret(&state, &input.secret).await?;
     let rating = Rating::new(input.satisfaction, input.resolved)?;
     let report = transition(&state, &report, Event::Rate { rating }, "").await?;
-    Ok(no_store(StatusCode::OK, receipt_json(&report)))
+    receipt_view(&state, &report).await
 }
 
 // ---------------------------------------------------------------------------------------
@@ -778,6 +853,7 @@ async fn all_pages(state: &AppState, mut filter: VoiceFilter) -> ApiResult<Vec<R
     }
 }
 
+#[utoipa::path(get, path = "/api/voice/inbox", tag = "voice", responses((status = 200, body = Value, description = "items: the reports the user handles, each with id, scope, addressed_body, anonymous, state, escalation, submitted_on, cited_demands, cited_bodies, content, deadlines, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "a cadre has no inbox")))]
 async fn inbox(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<Value>> {
     let reports = match user.role {
         Role::BodyStaff => {
@@ -808,12 +884,17 @@ async fn inbox(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResu
         Role::Cadre => return Err(AppError::forbidden()),
     };
     let now = Utc::now();
-    let items: Vec<Value> = reports.iter().map(|r| inbox_item(r, now)).collect();
+    let mut items = Vec::with_capacity(reports.len());
+    for r in &reports {
+        items.push(inbox_item(&state, r, now).await?);
+    }
     Ok(Json(json!({ "items": items })))
 }
 
-fn inbox_item(r: &Report, now: DateTime<Utc>) -> Value {
-    json!({
+/// One report as body staff and offices see it, with its answers and replies
+/// (`messages`).
+async fn inbox_item(state: &AppState, r: &Report, now: DateTime<Utc>) -> ApiResult<Value> {
+    Ok(json!({
         "id": r.id,
         "scope": r.scope.as_str(),
         "addressed_body": r.addressed,
@@ -827,17 +908,19 @@ fn inbox_item(r: &Report, now: DateTime<Utc>) -> Value {
         "content": r.content,
         "deadlines": deadlines_json(r, now),
         "events": events_json(r),
-    })
+        "messages": messages(state, r).await?,
+    }))
 }
 
 /// The report `id` if `user` is staff of its addressed body (or that body's parent
-/// department); otherwise it does not exist for them (404).
+/// department); otherwise it does not exist for them (404). Anyone but body staff is
+/// refused first (403), whatever the id: the answer says nothing about the report.
 async fn report_for_body(state: &AppState, user: &User, id: &str) -> ApiResult<Report> {
+    if user.role != Role::BodyStaff {
+        return Err(AppError::forbidden());
+    }
     let id = parse_uuid("id", id)?;
     let missing = || AppError::not_found("没有这份报告", "no such report");
-    if user.role != Role::BodyStaff {
-        return Err(missing());
-    }
     let report = state.store.voice().voice_report(id).await?.ok_or_else(missing)?;
     let handled = handled_bodies(state, user).await?;
     match report.addressed {
@@ -846,6 +929,7 @@ async fn report_for_body(state: &AppState, user: &User, id: &str) -> ApiResult<R
     }
 }
 
+#[utoipa::path(post, path = "/api/voice/reports/{id}/acknowledge", tag = "voice", params(("id" = Uuid, Path, description = "the report")), responses((status = 200, body = Value, description = "the report as an inbox item: id, scope, addressed_body, anonymous, state, escalation, submitted_on, cited_demands, cited_bodies, content, deadlines, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not body staff"), (status = 404, body = ErrorBody, description = "no such report for this body"), (status = 409, body = ErrorBody, description = "cannot be acknowledged now")))]
 async fn acknowledge(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -853,25 +937,26 @@ async fn acknowledge(
 ) -> ApiResult<Json<Value>> {
     let report = report_for_body(&state, &user, &id).await?;
     let report = transition(&state, &report, Event::Acknowledge, "").await?;
-    Ok(Json(inbox_item(&report, Utc::now())))
+    Ok(Json(inbox_item(&state, &report, Utc::now()).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct AnswerInput {
+struct VoiceAnswerInput {
     text: String,
 }
 
+#[utoipa::path(post, path = "/api/voice/reports/{id}/answer", tag = "voice", params(("id" = Uuid, Path, description = "the report")), request_body = VoiceAnswerInput, responses((status = 200, body = Value, description = "the report as an inbox item: id, scope, addressed_body, anonymous, state, escalation, submitted_on, cited_demands, cited_bodies, content, deadlines, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not body staff"), (status = 404, body = ErrorBody, description = "no such report for this body"), (status = 409, body = ErrorBody, description = "cannot be answered now"), (status = 422, body = ErrorBody, description = "bad text")))]
 async fn answer(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
-    ApiJson(input): ApiJson<AnswerInput>,
+    ApiJson(input): ApiJson<VoiceAnswerInput>,
 ) -> ApiResult<Json<Value>> {
     let report = report_for_body(&state, &user, &id).await?;
     let text = check_free_text("text", &input.text)?;
     let report = transition(&state, &report, Event::Answer, &text).await?;
-    Ok(Json(inbox_item(&report, Utc::now())))
+    Ok(Json(inbox_item(&state, &report, Utc::now()).await?))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -902,6 +987,7 @@ fn rates_json(r: BodyRates, names: &BTreeMap<Uuid, String>) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/api/voice/rates", tag = "voice", params(("year" = Option<i32>, Query, description = "2000 to 2100; this year when absent")), responses((status = 200, body = Value, description = "year, k, and items: per body and per unit, received, acknowledged_on_time, answered_on_time, resolved, mean_satisfaction, median_working_days_to_answer, each a value or suppressed under k"), (status = 422, body = ErrorBody, description = "bad year")))]
 async fn rates(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,

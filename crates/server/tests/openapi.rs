@@ -1,5 +1,6 @@
 //! The OpenAPI document at `/api/openapi.json` is valid JSON in OpenAPI 3.1 and documents
-//! exactly the `/api/` routes the router serves: every route in [`SERVED`] answers (not
+//! exactly the JSON routes the router serves (under `/api/`, and the anonymous safe-voice
+//! routes under `/voice/`): every route in [`SERVED`] answers (not
 //! 404, not 405) and appears in the document with its path parameters and an error
 //! schema that exists; the sorted list of documented operations is a snapshot.
 
@@ -13,7 +14,7 @@ use common::{TestApp, Who};
 use expect_test::expect;
 use serde_json::Value;
 
-/// Every `/api/` route of the router, as (method, path template).
+/// Every JSON route of the router, as (method, path template).
 const SERVED: &[(&str, &str)] = &[
     ("get", "/api/openapi.json"),
     ("post", "/api/session"),
@@ -31,6 +32,18 @@ const SERVED: &[(&str, &str)] = &[
     ("put", "/api/demands/{id}"),
     ("post", "/api/demands/{id}/cancel"),
     ("get", "/api/demands/{id}/history"),
+    ("post", "/api/voice/keys/ensure"),
+    ("get", "/api/voice/keys"),
+    ("post", "/api/voice/allowance"),
+    ("post", "/api/voice/reports"),
+    ("get", "/api/voice/inbox"),
+    ("post", "/api/voice/reports/{id}/acknowledge"),
+    ("post", "/api/voice/reports/{id}/answer"),
+    ("get", "/api/voice/rates"),
+    ("post", "/voice/reports"),
+    ("post", "/voice/receipt"),
+    ("post", "/voice/receipt/reply"),
+    ("post", "/voice/receipt/rate"),
 ];
 
 async fn document(app: &TestApp) -> Value {
@@ -145,10 +158,22 @@ async fn the_documented_operations_match_the_snapshot() {
         /api/session POST
         /api/units GET
         /api/units/search GET
-        /api/units/{code} GET"#]]
+        /api/units/{code} GET
+        /api/voice/allowance POST
+        /api/voice/inbox GET
+        /api/voice/keys GET
+        /api/voice/keys/ensure POST
+        /api/voice/rates GET
+        /api/voice/reports POST
+        /api/voice/reports/{id}/acknowledge POST
+        /api/voice/reports/{id}/answer POST
+        /voice/receipt POST
+        /voice/receipt/rate POST
+        /voice/receipt/reply POST
+        /voice/reports POST"#]]
     .assert_eq(&listing.join("\n"));
     let mut schemas: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
     schemas.sort();
     let schemas: Vec<&str> = schemas.into_iter().map(|s| s.as_str()).collect();
-    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldError FieldErrorBody Flag Level PrecheckAnswer PrecheckInput PrecheckItem Recomputed Role SignIn SignedIn Unit UnitCode UnitDetail"].assert_eq(&schemas.join(" "));
+    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldError FieldErrorBody Flag Level PrecheckAnswer PrecheckInput PrecheckItem Recomputed Role SignIn SignedIn Unit UnitCode UnitDetail VoiceAllowanceInput VoiceAnswerInput VoiceContentInput VoiceFilingInput VoiceKeyInput VoiceMessage VoiceRateInput VoiceReceiptInput VoiceReplyInput"].assert_eq(&schemas.join(" "));
 }

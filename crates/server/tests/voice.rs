@@ -190,9 +190,14 @@ async fn a_cadre_files_anonymously_and_the_addressed_body_answers() {
     app.get(Who::Anonymous, "/api/voice/inbox").await.error(StatusCode::UNAUTHORIZED, "unauthenticated");
     let office = app.get(Who::CountyOffice, "/api/voice/inbox").await.json();
     assert_eq!(office["items"].as_array().unwrap().len(), 0, "addressed, not escalated: {office}");
-    for who in [Who::CityBureauStaff, Who::TownshipCadre, Who::CountyOffice] {
+    // Other body staff: no such report; anyone but body staff: refused, whatever the id.
+    let r = app
+        .post_json(Who::CityBureauStaff, &format!("/api/voice/reports/{id}/acknowledge"), &json!({}))
+        .await;
+    r.error(StatusCode::NOT_FOUND, "not_found");
+    for who in [Who::TownshipCadre, Who::CountyOffice] {
         let r = app.post_json(who, &format!("/api/voice/reports/{id}/acknowledge"), &json!({})).await;
-        r.error(StatusCode::NOT_FOUND, "not_found");
+        r.error(StatusCode::FORBIDDEN, "forbidden");
     }
 
     // The division acknowledges and answers.
@@ -210,6 +215,19 @@ async fn a_cadre_files_anonymously_and_the_addressed_body_answers() {
     let events = app.store.voice().voice_events(id.parse().unwrap()).await.unwrap();
     assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [0, 1, 2]);
     assert!(events.iter().all(|e| e.log_index.is_some()), "every transition is logged");
+    // Each stored content opens its entry's commitment, and is never in the entry itself.
+    let answer_text = answer["text"].as_str().unwrap();
+    let stored = app.store.voice().voice_report(id.parse().unwrap()).await.unwrap().unwrap();
+    assert_eq!(events[0].content, stored.content_bytes());
+    assert_eq!(tongxin_voice::event_content_text(&events[2].content), Some(answer_text));
+    for e in &events {
+        let entry = tongxin_voice::LogEntry::decode(&e.entry).unwrap();
+        let opening = tongxin_voice::Opening(e.opening);
+        assert!(tongxin_voice::verify_commitment(&entry, &opening, &e.content), "event {}", e.seq);
+        assert!(!tongxin_voice::verify_commitment(&entry, &opening, b"something else"));
+        let clear = String::from_utf8_lossy(&e.entry);
+        assert!(!clear.contains(answer_text) && !clear.contains("种植面积表"), "{clear}");
+    }
 
     // The submitter, with the receipt secret and no session, reads and rates it.
     let r = app.post_json(Who::Anonymous, "/voice/receipt", &json!({"secret": secret})).await;
@@ -221,6 +239,25 @@ async fn a_cadre_files_anonymously_and_the_addressed_body_answers() {
     let kinds: Vec<&str> =
         view["events"].as_array().unwrap().iter().map(|e| e["event"]["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["acknowledge", "answer"]);
+    // The submitter reads the body's answer itself.
+    // The day of an event (China time) is today, or yesterday when the test crossed midnight.
+    let today = tongxin_voice::china_date(chrono::Utc::now()).to_string();
+    let dated = |mut v: serde_json::Value| {
+        for m in v.as_array_mut().unwrap() {
+            let on = m["on"].as_str().unwrap().to_owned();
+            let yesterday = (chrono::NaiveDate::parse_from_str(&today, "%Y-%m-%d").unwrap()
+                - chrono::Duration::days(1))
+            .to_string();
+            assert!(on == today || on == yesterday, "event day {on}");
+            m["on"] = json!(today);
+        }
+        v
+    };
+    assert_eq!(
+        dated(view["messages"].clone()),
+        json!([{"seq": 2, "kind": "answer", "from": "body", "text": answer_text, "on": today}]),
+        "{view}"
+    );
     let r = app
         .post_json(
             Who::Anonymous,
@@ -229,6 +266,24 @@ async fn a_cadre_files_anonymously_and_the_addressed_body_answers() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let replied = r.json()["messages"].clone();
+    assert_eq!(
+        dated(replied.clone()),
+        json!([
+            {"seq": 2, "kind": "answer", "from": "body", "text": answer_text, "on": today},
+            {"seq": 3, "kind": "message", "from": "submitter", "text": "谢谢，已看到。", "on": today},
+        ])
+    );
+    // The body reads the reply in its inbox; the reply is committed to, not logged in clear.
+    let inbox = app.get(Who::DivisionStaff, "/api/voice/inbox").await.json();
+    let item = inbox["items"].as_array().unwrap().iter().find(|i| i["id"] == id.as_str()).unwrap().clone();
+    assert_eq!(item["messages"], replied, "{item}");
+    let events = app.store.voice().voice_events(id.parse().unwrap()).await.unwrap();
+    let reply = &events[3];
+    assert_eq!(tongxin_voice::event_content_text(&reply.content), Some("谢谢，已看到。"));
+    let entry = tongxin_voice::LogEntry::decode(&reply.entry).unwrap();
+    assert!(tongxin_voice::verify_commitment(&entry, &tongxin_voice::Opening(reply.opening), &reply.content));
+    assert!(!String::from_utf8_lossy(&reply.entry).contains("谢谢"));
     let r = app
         .post_json(
             Who::Anonymous,

@@ -274,13 +274,25 @@ pub(crate) async fn events_bookkeeping(s: &dyn Store) {
     let scope = code("3501");
     let (r, n) = anonymous("3501", None, t0());
     v.voice_file(&r, Some(n)).await.unwrap();
-    let e0 =
-        VoiceEvent { report: r.id, seq: 0, opening: random32(), entry: b"entry 0".to_vec(), log_index: None };
+    // An empty content (as events stored before contents were kept) and one with every
+    // kind of byte (NUL, invalid UTF-8, Chinese text) both come back exactly.
+    let e0 = VoiceEvent {
+        report: r.id,
+        seq: 0,
+        opening: random32(),
+        entry: b"entry 0".to_vec(),
+        content: Vec::new(),
+        log_index: None,
+    };
+    let mut content = b"\0\xff\x00\x01 tongxin-voice/event-content/v1\n".to_vec();
+    content.extend_from_slice("答复：已取消重复填报".as_bytes());
+    content.extend((0..=255u8).cycle().take(4096));
     let e1 = VoiceEvent {
         report: r.id,
         seq: 1,
         opening: random32(),
         entry: b"entry 1".to_vec(),
+        content,
         log_index: Some(5),
     };
     v.voice_event_put(&scope, &e1).await.unwrap();
@@ -311,7 +323,14 @@ pub(crate) async fn anonymous_rows_do_not_name_the_user(s: &dyn Store) {
     let opening = random32();
     v.voice_event_put(
         &scope,
-        &VoiceEvent { report: r.id, seq: 0, opening, entry: b"e".to_vec(), log_index: None },
+        &VoiceEvent {
+            report: r.id,
+            seq: 0,
+            opening,
+            entry: b"e".to_vec(),
+            content: r.content_bytes(),
+            log_index: None,
+        },
     )
     .await
     .unwrap();

@@ -50,6 +50,7 @@ fn event_from_row(r: &PgRow) -> Result<VoiceEvent> {
         seq: r.try_get::<i64, _>("seq").map_err(db)? as u32,
         opening: bytes32(&opening, "opening")?,
         entry: r.try_get("entry").map_err(db)?,
+        content: r.try_get("content").map_err(db)?,
         log_index: r.try_get::<Option<i64>, _>("log_index").map_err(db)?.map(|i| i as u64),
     })
 }
@@ -336,13 +337,14 @@ impl VoiceStore for PgStore {
             return Err(StoreError::NotFound(format!("report {}", e.report)));
         }
         sqlx::query(
-            "INSERT INTO voice_events (province, report_id, seq, opening, entry, log_index) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO voice_events (province, report_id, seq, opening, entry, content, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(scope.province())
         .bind(e.report)
         .bind(i64::from(e.seq))
         .bind(&e.opening[..])
         .bind(&e.entry[..])
+        .bind(&e.content[..])
         .bind(e.log_index.map(|i| i as i64))
         .execute(&mut *tx)
         .await
@@ -377,7 +379,7 @@ impl VoiceStore for PgStore {
 
     async fn voice_events(&self, report: Uuid) -> Result<Vec<VoiceEvent>> {
         let rows = sqlx::query(
-            "SELECT report_id, seq, opening, entry, log_index FROM voice_events WHERE report_id = $1 ORDER BY seq",
+            "SELECT report_id, seq, opening, entry, content, log_index FROM voice_events WHERE report_id = $1 ORDER BY seq",
         )
         .bind(report)
         .fetch_all(&self.pool)

@@ -14,6 +14,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "log", include_str!("../migrations/0002_log.sql")),
     (3, "demand_flags", include_str!("../migrations/0003_demand_flags.sql")),
     (4, "voice", include_str!("../migrations/0004_voice.sql")),
+    (5, "voice_event_content", include_str!("../migrations/0005_voice_event_content.sql")),
 ];
 
 pub async fn run(pool: &SqlitePool) -> Result<()> {

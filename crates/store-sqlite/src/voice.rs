@@ -50,6 +50,7 @@ fn event_from_row(r: &SqliteRow) -> Result<VoiceEvent> {
         seq: r.try_get::<i64, _>("seq").map_err(db)? as u32,
         opening: bytes32(&opening, "opening")?,
         entry: r.try_get("entry").map_err(db)?,
+        content: r.try_get("content").map_err(db)?,
         log_index: r.try_get::<Option<i64>, _>("log_index").map_err(db)?.map(|i| i as u64),
     })
 }
@@ -79,7 +80,7 @@ const DUMPS: &[(&str, &str)] = &[
     (
         "voice_events",
         "SELECT json_object('province', province, 'report_id', hex(report_id), 'seq', seq, 'opening', \
-         hex(opening), 'entry', hex(entry), 'log_index', log_index) FROM voice_events",
+         hex(opening), 'entry', hex(entry), 'content', hex(content), 'log_index', log_index) FROM voice_events",
     ),
 ];
 
@@ -337,13 +338,14 @@ impl VoiceStore for SqliteStore {
             return Err(StoreError::NotFound(format!("report {}", e.report)));
         }
         sqlx::query(
-            "INSERT INTO voice_events (province, report_id, seq, opening, entry, log_index) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO voice_events (province, report_id, seq, opening, entry, content, log_index) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(scope.province())
         .bind(e.report)
         .bind(i64::from(e.seq))
         .bind(&e.opening[..])
         .bind(&e.entry[..])
+        .bind(&e.content[..])
         .bind(e.log_index.map(|i| i as i64))
         .execute(&mut *tx)
         .await
@@ -378,7 +380,7 @@ impl VoiceStore for SqliteStore {
 
     async fn voice_events(&self, report: Uuid) -> Result<Vec<VoiceEvent>> {
         let rows = sqlx::query(
-            "SELECT report_id, seq, opening, entry, log_index FROM voice_events WHERE report_id = ? ORDER BY seq",
+            "SELECT report_id, seq, opening, entry, content, log_index FROM voice_events WHERE report_id = ? ORDER BY seq",
         )
         .bind(report)
         .fetch_all(&self.read)

@@ -8,7 +8,8 @@
 //! - an allowance row records only that a user received the allowance of a scope and
 //!   period (and how many tokens, and when), nothing derived from the tokens;
 //! - the spent-nonce table holds (province, nonce) only, so double spending is refused;
-//! - the openings of the log commitments stay private in the database.
+//! - the openings of the log commitments, and the contents they commit to (answers,
+//!   replies, ratings), stay private in the database.
 //!
 //! Every table that grows with use leads its primary key with the province of the
 //! report's (or key's) scope; see ARCHITECTURE.md.
@@ -69,6 +70,11 @@ pub struct VoiceEvent {
     pub opening: [u8; 32],
     /// The canonical log entry (`tongxin_voice::LogEntry`'s bytes).
     pub entry: Vec<u8>,
+    /// The exact canonical bytes the entry commits to (`Report::content_bytes` for the
+    /// filing, `tongxin_voice::event_content` for a transition): private like the
+    /// opening, never in the log. With the opening it opens the commitment
+    /// (`tongxin_voice::verify_commitment`). Empty for events stored before it was kept.
+    pub content: Vec<u8>,
     pub log_index: Option<u64>,
 }
 
@@ -79,6 +85,7 @@ impl std::fmt::Debug for VoiceEvent {
             .field("seq", &self.seq)
             .field("opening", &"…")
             .field("entry_len", &self.entry.len())
+            .field("content_len", &self.content.len())
             .field("log_index", &self.log_index)
             .finish()
     }

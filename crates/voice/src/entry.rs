@@ -120,6 +120,29 @@ pub fn event_content(event: &Event, text: &str) -> Vec<u8> {
     out
 }
 
+/// The text that came with a transition (an answer, a message; empty otherwise), read
+/// back from its [`event_content`] bytes; `None` when `content` is not such bytes.
+pub fn event_content_text(content: &[u8]) -> Option<&str> {
+    fn take<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let (len, tail) = rest.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        if tail.len() < len {
+            return None;
+        }
+        let (field, tail) = tail.split_at(len);
+        *rest = tail;
+        Some(field)
+    }
+    let mut rest = content.strip_prefix(b"tongxin-voice/event-content/v1\n".as_slice())?;
+    take(&mut rest)?; // the event kind
+    take(&mut rest)?; // the event's data
+    let text = take(&mut rest)?;
+    if !rest.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(text).ok()
+}
+
 /// One log entry, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogEntry {
@@ -306,6 +329,18 @@ mod tests {
         );
         assert_eq!(LogEntry::decode(text.as_bytes()).unwrap(), entry);
         assert!(verify_commitment(&entry, &opening, &content));
+    }
+
+    #[test]
+    fn event_content_text_reads_back_the_text() {
+        let answer = event_content(&Event::Answer, "已取消，答复如下：\n第二行");
+        assert_eq!(event_content_text(&answer), Some("已取消，答复如下：\n第二行"));
+        let reply = event_content(&Event::Message { from: Party::Submitter }, "谢谢");
+        assert_eq!(event_content_text(&reply), Some("谢谢"));
+        assert_eq!(event_content_text(&event_content(&Event::Acknowledge, "")), Some(""));
+        assert_eq!(event_content_text(&reply[..reply.len() - 1]), None);
+        assert_eq!(event_content_text(b""), None);
+        assert_eq!(event_content_text(b"tongxin-voice/report-content/v1\n"), None);
     }
 
     #[test]

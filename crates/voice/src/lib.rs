@@ -28,7 +28,9 @@ pub mod report;
 
 pub use anonymity::{DEFAULT_K, Meter, can_choose_scope, meter};
 pub use calendar::{CalendarError, DayKind, WorkCalendar, china_date, china_midnight};
-pub use entry::{EntryError, LogEntry, Opening, ReportRef, commit, event_content, verify_commitment};
+pub use entry::{
+    EntryError, LogEntry, Opening, ReportRef, commit, event_content, event_content_text, verify_commitment,
+};
 pub use escalation::{Hierarchy, escalation_chain, escalation_targets};
 pub use limits::{Deadline, Deadlines, Overdue, TimeLimits, Which, deadlines, overdue};
 pub use machine::{
