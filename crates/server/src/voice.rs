@@ -92,17 +92,17 @@ pub fn routes() -> Router<AppState> {
         .route("/voice/receipt/rate", post(receipt_rate))
 }
 
-fn calendar() -> &'static WorkCalendar {
+pub(crate) fn calendar() -> &'static WorkCalendar {
     static CAL: OnceLock<WorkCalendar> = OnceLock::new();
     CAL.get_or_init(WorkCalendar::cn_default)
 }
 
-fn limits() -> &'static TimeLimits {
+pub(crate) fn limits() -> &'static TimeLimits {
     static LIMITS: OnceLock<TimeLimits> = OnceLock::new();
     LIMITS.get_or_init(TimeLimits::default)
 }
 
-fn policy() -> Policy<'static> {
+pub(crate) fn policy() -> Policy<'static> {
     Policy { calendar: calendar(), limits: limits() }
 }
 
@@ -173,7 +173,7 @@ fn no_store(status: StatusCode, body: Value) -> Response {
 
 /// How many cadres share `scope` (the unit and everything below it); `None` when there
 /// is no such unit.
-async fn cadres_in(state: &AppState, scope: &UnitCode) -> ApiResult<Option<u32>> {
+pub(crate) async fn cadres_in(state: &AppState, scope: &UnitCode) -> ApiResult<Option<u32>> {
     if state.store.unit(scope).await?.is_none() {
         return Ok(None);
     }
@@ -183,7 +183,7 @@ async fn cadres_in(state: &AppState, scope: &UnitCode) -> ApiResult<Option<u32>>
 }
 
 /// Checks that `scope` names a unit with at least [`K`] cadres (422 naming `scope`).
-async fn check_scope_size(state: &AppState, scope: &UnitCode) -> ApiResult<u32> {
+pub(crate) async fn check_scope_size(state: &AppState, scope: &UnitCode) -> ApiResult<u32> {
     let Some(n) = cadres_in(state, scope).await? else {
         return Err(AppError::field("scope", "没有这个单位", "no such unit"));
     };
@@ -195,7 +195,7 @@ async fn check_scope_size(state: &AppState, scope: &UnitCode) -> ApiResult<u32> 
 }
 
 /// The key of (scope, period), made and published on first need.
-async fn ensure_key(state: &AppState, scope: &UnitCode, period: &str) -> ApiResult<VoiceKey> {
+pub(crate) async fn ensure_key(state: &AppState, scope: &UnitCode, period: &str) -> ApiResult<VoiceKey> {
     let key = match state.store.voice().voice_keys(Some(scope), Some(period)).await?.into_iter().next() {
         Some(k) => k,
         None => {
@@ -264,7 +264,7 @@ fn internal(what: &str, detail: &str) -> AppError {
     AppError::internal()
 }
 
-fn key_json(state: &AppState, key: &VoiceKey) -> ApiResult<Value> {
+pub(crate) fn key_json(state: &AppState, key: &VoiceKey) -> ApiResult<Value> {
     let name = server_name(state);
     let scope =
         KeyScope::new(key.scope.as_str(), &key.period).map_err(|e| internal("key scope", &e.to_string()))?;
@@ -630,7 +630,12 @@ async fn file_named(
 
 /// Applies `event` now, stores the report (compare-and-set on its event count) and logs
 /// the transition with a commitment to `text`.
-async fn transition(state: &AppState, report: &Report, event: Event, text: &str) -> ApiResult<Report> {
+pub(crate) async fn transition(
+    state: &AppState,
+    report: &Report,
+    event: Event,
+    text: &str,
+) -> ApiResult<Report> {
     let expected = report.history.len() as u32;
     let mut next = report.clone();
     let t = apply(&mut next, event, Utc::now(), &policy())
@@ -642,7 +647,7 @@ async fn transition(state: &AppState, report: &Report, event: Event, text: &str)
     Ok(next)
 }
 
-fn check_free_text(field: &str, text: &str) -> ApiResult<String> {
+pub(crate) fn check_free_text(field: &str, text: &str) -> ApiResult<String> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > MAX_TEXT {
         return Err(AppError::field(
@@ -684,13 +689,13 @@ fn no_receipt() -> AppError {
     AppError::not_found("没有与该回执码对应的报告", "no report for this receipt")
 }
 
-async fn by_secret(state: &AppState, secret: &str) -> ApiResult<Report> {
+pub(crate) async fn by_secret(state: &AppState, secret: &str) -> ApiResult<Report> {
     let secret = ReceiptSecret::parse(secret).map_err(|_| no_receipt())?;
     let report = state.store.voice().voice_report_by_receipt(secret.hash().as_bytes()).await?;
     report.filter(|r| r.receipt.matches(&secret)).ok_or_else(no_receipt)
 }
 
-fn deadlines_json(report: &Report, now: DateTime<Utc>) -> Value {
+pub(crate) fn deadlines_json(report: &Report, now: DateTime<Utc>) -> Value {
     let d = deadlines(report, calendar(), limits());
     let one = |dl: tongxin_voice::Deadline, done: Option<DateTime<Utc>>| {
         json!({
@@ -707,7 +712,7 @@ fn deadlines_json(report: &Report, now: DateTime<Utc>) -> Value {
     })
 }
 
-fn events_json(report: &Report) -> Value {
+pub(crate) fn events_json(report: &Report) -> Value {
     report
         .history
         .iter()
@@ -736,7 +741,7 @@ pub struct VoiceMessage {
 /// The answers and messages of a report in order, with their texts read back from the
 /// stored committed contents: who wrote each (`body` or `submitter`) and on which day
 /// (China date).
-async fn messages(state: &AppState, report: &Report) -> ApiResult<Value> {
+pub(crate) async fn messages(state: &AppState, report: &Report) -> ApiResult<Value> {
     let events = state.store.voice().voice_events(report.id).await?;
     let contents: HashMap<u32, &[u8]> = events.iter().map(|e| (e.seq, e.content.as_slice())).collect();
     Ok(report
@@ -769,7 +774,7 @@ async fn receipt_view(state: &AppState, report: &Report) -> ApiResult<Response> 
     Ok(no_store(StatusCode::OK, view))
 }
 
-fn receipt_json(report: &Report) -> Value {
+pub(crate) fn receipt_json(report: &Report) -> Value {
     let now = Utc::now();
     json!({
         "state": report.state,
@@ -824,7 +829,7 @@ async fn receipt_rate(
 
 /// The bodies whose reports `user` handles: their own body and, for a department, its
 /// divisions.
-async fn handled_bodies(state: &AppState, user: &User) -> ApiResult<Vec<Uuid>> {
+pub(crate) async fn handled_bodies(state: &AppState, user: &User) -> ApiResult<Vec<Uuid>> {
     let Some(own) = user.body else { return Ok(Vec::new()) };
     let Some(body) = state.store.body(own).await? else { return Ok(Vec::new()) };
     let mut ids = vec![own];
@@ -840,7 +845,7 @@ async fn handled_bodies(state: &AppState, user: &User) -> ApiResult<Vec<Uuid>> {
     Ok(ids)
 }
 
-async fn all_pages(state: &AppState, mut filter: VoiceFilter) -> ApiResult<Vec<Report>> {
+pub(crate) async fn all_pages(state: &AppState, mut filter: VoiceFilter) -> ApiResult<Vec<Report>> {
     let mut out = Vec::new();
     filter.limit = 500;
     loop {
@@ -853,15 +858,17 @@ async fn all_pages(state: &AppState, mut filter: VoiceFilter) -> ApiResult<Vec<R
     }
 }
 
-#[utoipa::path(get, path = "/api/voice/inbox", tag = "voice", responses((status = 200, body = Value, description = "items: the reports the user handles, each with id, scope, addressed_body, anonymous, state, escalation, submitted_on, cited_demands, cited_bodies, content, deadlines, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "a cadre has no inbox")))]
-async fn inbox(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<Value>> {
-    let reports = match user.role {
+/// The reports `user` handles: body staff, those addressed to their body or its divisions;
+/// an office or admin, the unaddressed and the escalated ones within their scope (the
+/// escalation list). A cadre has none (403).
+pub(crate) async fn inbox_reports(state: &AppState, user: &User) -> ApiResult<Vec<Report>> {
+    Ok(match user.role {
         Role::BodyStaff => {
-            let bodies = handled_bodies(&state, &user).await?;
+            let bodies = handled_bodies(state, user).await?;
             if bodies.is_empty() {
                 Vec::new()
             } else {
-                all_pages(&state, VoiceFilter { addressed: bodies, ..Default::default() }).await?
+                all_pages(state, VoiceFilter { addressed: bodies, ..Default::default() }).await?
             }
         }
         Role::Office | Role::Admin => {
@@ -872,7 +879,7 @@ async fn inbox(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResu
                 VoiceFilter { unaddressed: true, scope: scope.clone(), ..Default::default() },
                 VoiceFilter { escalated_only: true, scope, ..Default::default() },
             ] {
-                for r in all_pages(&state, f).await? {
+                for r in all_pages(state, f).await? {
                     if seen.insert(r.id) {
                         out.push(r);
                     }
@@ -882,7 +889,12 @@ async fn inbox(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResu
             out
         }
         Role::Cadre => return Err(AppError::forbidden()),
-    };
+    })
+}
+
+#[utoipa::path(get, path = "/api/voice/inbox", tag = "voice", responses((status = 200, body = Value, description = "items: the reports the user handles, each with id, scope, addressed_body, anonymous, state, escalation, submitted_on, cited_demands, cited_bodies, content, deadlines, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "a cadre has no inbox")))]
+async fn inbox(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<Value>> {
+    let reports = inbox_reports(&state, &user).await?;
     let now = Utc::now();
     let mut items = Vec::with_capacity(reports.len());
     for r in &reports {
@@ -893,7 +905,7 @@ async fn inbox(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResu
 
 /// One report as body staff and offices see it, with its answers and replies
 /// (`messages`).
-async fn inbox_item(state: &AppState, r: &Report, now: DateTime<Utc>) -> ApiResult<Value> {
+pub(crate) async fn inbox_item(state: &AppState, r: &Report, now: DateTime<Utc>) -> ApiResult<Value> {
     Ok(json!({
         "id": r.id,
         "scope": r.scope.as_str(),
@@ -915,7 +927,7 @@ async fn inbox_item(state: &AppState, r: &Report, now: DateTime<Utc>) -> ApiResu
 /// The report `id` if `user` is staff of its addressed body (or that body's parent
 /// department); otherwise it does not exist for them (404). Anyone but body staff is
 /// refused first (403), whatever the id: the answer says nothing about the report.
-async fn report_for_body(state: &AppState, user: &User, id: &str) -> ApiResult<Report> {
+pub(crate) async fn report_for_body(state: &AppState, user: &User, id: &str) -> ApiResult<Report> {
     if user.role != Role::BodyStaff {
         return Err(AppError::forbidden());
     }
@@ -987,22 +999,17 @@ fn rates_json(r: BodyRates, names: &BTreeMap<Uuid, String>) -> Value {
     })
 }
 
-#[utoipa::path(get, path = "/api/voice/rates", tag = "voice", params(("year" = Option<i32>, Query, description = "2000 to 2100; this year when absent")), responses((status = 200, body = Value, description = "year, k, and items: per body and per unit, received, acknowledged_on_time, answered_on_time, resolved, mean_satisfaction, median_working_days_to_answer, each a value or suppressed under k"), (status = 422, body = ErrorBody, description = "bad year")))]
-async fn rates(
-    State(state): State<AppState>,
-    Query(q): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    let now = Utc::now();
-    let year = match q.get("year").map(|s| s.trim()) {
-        None | Some("") => china_date(now).year(),
-        Some(s) => s.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)).ok_or_else(|| {
-            AppError::field("year", "年份须为 2000 到 2100 之间的整数", "year must be 2000 to 2100")
-        })?,
-    };
+/// The public response figures of `year` per body and per unit (suppressed under [`K`]),
+/// with the bodies' names.
+pub(crate) async fn rate_figures(
+    state: &AppState,
+    year: i32,
+    now: DateTime<Utc>,
+) -> ApiResult<(Vec<BodyRates>, BTreeMap<Uuid, String>)> {
     let from = NaiveDate::from_ymd_opt(year, 1, 1).map(china_midnight);
     let before = NaiveDate::from_ymd_opt(year + 1, 1, 1).map(china_midnight);
     let reports = all_pages(
-        &state,
+        state,
         VoiceFilter { submitted_from: from, submitted_before: before, ..Default::default() },
     )
     .await?;
@@ -1018,6 +1025,22 @@ async fn rates(
         limits(),
         K,
     );
+    Ok((figures, names))
+}
+
+#[utoipa::path(get, path = "/api/voice/rates", tag = "voice", params(("year" = Option<i32>, Query, description = "2000 to 2100; this year when absent")), responses((status = 200, body = Value, description = "year, k, and items: per body and per unit, received, acknowledged_on_time, answered_on_time, resolved, mean_satisfaction, median_working_days_to_answer, each a value or suppressed under k"), (status = 422, body = ErrorBody, description = "bad year")))]
+async fn rates(
+    State(state): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let now = Utc::now();
+    let year = match q.get("year").map(|s| s.trim()) {
+        None | Some("") => china_date(now).year(),
+        Some(s) => s.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)).ok_or_else(|| {
+            AppError::field("year", "年份须为 2000 到 2100 之间的整数", "year must be 2000 to 2100")
+        })?,
+    };
+    let (figures, names) = rate_figures(&state, year, now).await?;
     let items: Vec<Value> = figures.into_iter().map(|r| rates_json(r, &names)).collect();
     Ok(Json(json!({ "year": year, "k": K, "items": items })))
 }
