@@ -7,6 +7,7 @@ mod bench_rules;
 mod check;
 mod commands;
 mod verify;
+mod voice_cli;
 
 use std::path::PathBuf;
 
@@ -143,6 +144,9 @@ enum Command {
         #[command(subcommand)]
         command: verify::VerifyCommand,
     },
+    /// The safe voice as a cadre: check a scope's issuer key against the log, take a token
+    /// allowance, file anonymously, and follow a report with its receipt secret.
+    Voice(voice_cli::VoiceArgs),
 }
 
 /// The transparency log this server runs.
