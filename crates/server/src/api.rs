@@ -75,7 +75,14 @@ pub fn routes() -> Router<AppState> {
         crate::voice::file_anonymous,
         crate::voice::receipt,
         crate::voice::receipt_reply,
-        crate::voice::receipt_rate
+        crate::voice::receipt_rate,
+        crate::voice_loop::view,
+        crate::voice_loop::route,
+        crate::voice_loop::assign,
+        crate::voice_loop::escalate,
+        crate::voice_loop::message,
+        crate::voice_loop::receipt_reopen,
+        crate::voice_loop::sweep_now
     ),
     components(schemas(
         ErrorBody,
@@ -92,7 +99,8 @@ pub fn routes() -> Router<AppState> {
         PrecheckAnswer,
         PrecheckItem,
         Recomputed,
-        crate::voice::VoiceMessage
+        crate::voice::VoiceMessage,
+        crate::voice_loop::SweepSummary
     ))
 )]
 pub struct ApiDoc;

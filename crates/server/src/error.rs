@@ -12,7 +12,7 @@ use tongxin_store::StoreError;
 pub struct ErrorBody {
     /// Stable code: `invalid`, `bad_request`, `unauthenticated`, `forbidden`,
     /// `cross_site`, `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `timeout`, `internal`.
+    /// `unsupported_media_type`, `timeout`, `rate_limited`, `internal`.
     pub code: &'static str,
     pub message_zh: String,
     pub message_en: String,

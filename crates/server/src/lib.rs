@@ -16,6 +16,7 @@ pub mod i18n;
 pub mod log;
 pub mod pages;
 pub mod voice;
+pub mod voice_loop;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// The burden-reduction rule set; default: the shipped national set.
     pub rules: Option<tongxin_rules::RuleSet>,
+    /// How often the safe voice's sweep escalates overdue reports and closes quietly
+    /// answered ones; `None`: no background sweep (tests run it by hand).
+    pub voice_sweep_every: Option<Duration>,
 }
 
 /// The whole application: API, pages and static assets, with CSRF protection on every
@@ -65,6 +69,9 @@ pub fn app(store: Arc<dyn Store>, config: Config) -> Router {
 pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_log::Log>) -> Router {
     let burden = burden::Burden::new(config.rules.clone().unwrap_or_else(tongxin_rules::RuleSet::national));
     let state = AppState { store, config: Arc::new(config), log, burden };
+    if let Some(every) = state.config.voice_sweep_every {
+        voice_loop::spawn_sweeper(state.clone(), every);
+    }
     // One fallback for the whole router (axum refuses to merge routers that each have
     // one): JSON under `/api/`, a page elsewhere.
     Router::new()
@@ -74,6 +81,7 @@ pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_l
         .merge(calendar::routes())
         .merge(log::routes())
         .merge(voice::routes())
+        .merge(voice_loop::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(CsrfLayer::new())

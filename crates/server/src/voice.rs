@@ -264,12 +264,24 @@ fn internal(what: &str, detail: &str) -> AppError {
     AppError::internal()
 }
 
-pub(crate) fn key_json(state: &AppState, key: &VoiceKey) -> ApiResult<Value> {
+/// The key as clients read it, with `proof`: the `c2sp.org/tlog-proof@v1` receipt of its
+/// log entry (`log_record`) once a checkpoint covers it (waited for a few seconds), so
+/// that a client can refuse a key that is not in the log.
+pub(crate) async fn key_json(state: &AppState, key: &VoiceKey) -> ApiResult<Value> {
     let name = server_name(state);
     let scope =
         KeyScope::new(key.scope.as_str(), &key.period).map_err(|e| internal("key scope", &e.to_string()))?;
     let challenge = challenge(&name, &scope).map_err(|e| internal("challenge", &e.to_string()))?;
     let record = key_record(key)?;
+    let proof = match (&state.log, key.log_index) {
+        (Some(log), Some(index)) => {
+            match tokio::time::timeout(Duration::from_secs(5), log.covering(index)).await {
+                Ok(Ok(_)) => log.receipt(index).await.ok().map(|r| r.to_text()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
     Ok(json!({
         "scope": key.scope.as_str(),
         "period": key.period,
@@ -279,6 +291,7 @@ pub(crate) fn key_json(state: &AppState, key: &VoiceKey) -> ApiResult<Value> {
         "not_after": key.not_after,
         "log_index": key.log_index,
         "log_record": String::from_utf8_lossy(&record.to_bytes()),
+        "proof": proof,
         "server_name": name,
         "challenge": STANDARD.encode(challenge.to_bytes()),
     }))
@@ -310,7 +323,7 @@ async fn ensure_keys(
     let period = check_period("period", input.period.as_deref().unwrap_or(&period_of(now)), now)?;
     check_scope_size(&state, &scope).await?;
     let key = ensure_key(&state, &scope, &period).await?;
-    Ok(Json(key_json(&state, &key)?))
+    Ok(Json(key_json(&state, &key).await?))
 }
 
 #[utoipa::path(get, path = "/api/voice/keys", tag = "voice", params(("scope" = String, Query, description = "unit code of the scope"), ("period" = Option<String>, Query, description = "YYYY-MM; this month when absent")), responses((status = 200, body = Value, description = "the issuer key of the scope and period, as from /api/voice/keys/ensure"), (status = 404, body = ErrorBody, description = "no key for this scope and period yet"), (status = 422, body = ErrorBody, description = "bad scope or period")))]
@@ -330,7 +343,7 @@ async fn get_keys(
             "no issuer key for this scope and period yet",
         ));
     };
-    Ok(Json(key_json(&state, &key)?))
+    Ok(Json(key_json(&state, &key).await?))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -586,7 +599,7 @@ async fn file_anonymous(
 }
 
 /// `POST /api/voice/reports`: filing by name, by the cadre's choice.
-#[utoipa::path(post, path = "/api/voice/reports", tag = "voice", description = "Filing by name, by a signed-in cadre.", request_body = VoiceFilingInput, responses((status = 201, body = Value, description = "receipt_secret (shown once), report_ref, log_entry, log_index, proof"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not a cadre"), (status = 422, body = ErrorBody, description = "bad fields, or a token sent")))]
+#[utoipa::path(post, path = "/api/voice/reports", tag = "voice", description = "Filing by name, by a signed-in cadre.", request_body = VoiceFilingInput, responses((status = 201, body = Value, description = "receipt_secret (shown once), report_ref, log_entry, log_index, proof"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not a cadre"), (status = 422, body = ErrorBody, description = "bad fields, or a token sent"), (status = 429, body = ErrorBody, description = "the month's named reports are used up (as many as the token allowance)")))]
 async fn file_named(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -610,6 +623,7 @@ async fn file_named(
             "the scope must contain your own unit",
         ));
     }
+    check_named_budget(&state, &user).await?;
     let secret = ReceiptSecret::generate(&mut rand::rng());
     let report = Report::new(
         scope,
@@ -625,6 +639,30 @@ async fn file_named(
     finish_filing(&state, &report, &secret).await
 }
 
+/// A cadre files at most [`ALLOWANCE`] named reports per month, the same budget the
+/// token allowance sets for anonymous ones (429 beyond it).
+async fn check_named_budget(state: &AppState, user: &User) -> ApiResult<()> {
+    let now = Utc::now();
+    let (first, next) = period_bounds(&period_of(now)).ok_or_else(AppError::internal)?;
+    let filter = VoiceFilter {
+        named_by: Some(user.id),
+        submitted_from: Some(china_midnight(first)),
+        submitted_before: Some(china_midnight(next)),
+        limit: ALLOWANCE as u32 + 1,
+        ..Default::default()
+    };
+    let filed = state.store.voice().voice_reports(&filter).await?.items.len();
+    if filed >= ALLOWANCE {
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("每人每月最多提交 {ALLOWANCE} 份实名报告"),
+            format!("at most {ALLOWANCE} named reports per person and month"),
+        ));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Transitions
 
@@ -636,9 +674,20 @@ pub(crate) async fn transition(
     event: Event,
     text: &str,
 ) -> ApiResult<Report> {
+    transition_at(state, report, event, text, Utc::now()).await
+}
+
+/// [`transition`] at a given time (the scheduler's sweep time).
+pub(crate) async fn transition_at(
+    state: &AppState,
+    report: &Report,
+    event: Event,
+    text: &str,
+    at: DateTime<Utc>,
+) -> ApiResult<Report> {
     let expected = report.history.len() as u32;
     let mut next = report.clone();
-    let t = apply(&mut next, event, Utc::now(), &policy())
+    let t = apply(&mut next, event, at, &policy())
         .map_err(|e| AppError::new(StatusCode::CONFLICT, "conflict", e.zh(), e.en()))?;
     state.store.voice().voice_update(&next, expected).await?;
     let content = event_content(&event, text);
@@ -725,7 +774,7 @@ pub(crate) fn events_json(report: &Report) -> Value {
 pub struct VoiceMessage {
     /// The transition's sequence number (1, 2, …).
     pub seq: u32,
-    /// `answer` or `message`.
+    /// `answer`, `message`, or `reopen` (a reopening with the submitter's reason).
     #[schema(value_type = String, example = "answer")]
     pub kind: tongxin_voice::EventKind,
     /// Who wrote it: `body` or `submitter`.
@@ -751,9 +800,14 @@ pub(crate) async fn messages(state: &AppState, report: &Report) -> ApiResult<Val
             let from = match t.event {
                 Event::Answer => Party::Body,
                 Event::Message { from } => from,
+                Event::Reopen => Party::Submitter,
                 _ => return None,
             };
             let text = contents.get(&t.seq).and_then(|c| event_content_text(c));
+            // A reopening shows only when the submitter gave a reason.
+            if t.event == Event::Reopen && text.is_none_or(str::is_empty) {
+                return None;
+            }
             Some(VoiceMessage {
                 seq: t.seq,
                 kind: t.event.kind(),
@@ -768,7 +822,7 @@ pub(crate) async fn messages(state: &AppState, report: &Report) -> ApiResult<Val
 
 /// What the receipt holder sees, with the answers and replies (`messages`). The
 /// submission time is shown as a date only.
-async fn receipt_view(state: &AppState, report: &Report) -> ApiResult<Response> {
+pub(crate) async fn receipt_view(state: &AppState, report: &Report) -> ApiResult<Response> {
     let mut view = receipt_json(report);
     view["messages"] = messages(state, report).await?;
     Ok(no_store(StatusCode::OK, view))
@@ -802,13 +856,14 @@ async fn receipt(
     receipt_view(&state, &report).await
 }
 
-#[utoipa::path(post, path = "/voice/receipt/reply", tag = "voice", request_body = VoiceReplyInput, responses((status = 200, body = Value, description = "the receipt holder's view: state, scope, addressed_body, submitted_on, deadlines, rating, content, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 404, body = ErrorBody, description = "no report for this receipt"), (status = 409, body = ErrorBody, description = "the report does not take a reply now"), (status = 422, body = ErrorBody, description = "bad text")))]
+#[utoipa::path(post, path = "/voice/receipt/reply", tag = "voice", request_body = VoiceReplyInput, responses((status = 200, body = Value, description = "the receipt holder's view: state, scope, addressed_body, submitted_on, deadlines, rating, content, events, and messages (the answers and replies in order, see VoiceMessage)"), (status = 404, body = ErrorBody, description = "no report for this receipt"), (status = 409, body = ErrorBody, description = "the report does not take a reply now"), (status = 422, body = ErrorBody, description = "bad text"), (status = 429, body = ErrorBody, description = "too many replies on this report")))]
 async fn receipt_reply(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<VoiceReplyInput>,
 ) -> ApiResult<Response> {
     let report = by_secret(&state, &input.secret).await?;
     let text = check_free_text("text", &input.text)?;
+    crate::voice_loop::check_submitter_budget(&report)?;
     let report = transition(&state, &report, Event::Message { from: Party::Submitter }, &text).await?;
     receipt_view(&state, &report).await
 }
@@ -866,10 +921,20 @@ pub(crate) async fn inbox_reports(state: &AppState, user: &User) -> ApiResult<Ve
         Role::BodyStaff => {
             let bodies = handled_bodies(state, user).await?;
             if bodies.is_empty() {
-                Vec::new()
-            } else {
-                all_pages(state, VoiceFilter { addressed: bodies, ..Default::default() }).await?
+                return Ok(Vec::new());
             }
+            let mut out =
+                all_pages(state, VoiceFilter { addressed: bodies.clone(), ..Default::default() }).await?;
+            let org = crate::voice_loop::Org::load(state).await?;
+            let seen: HashSet<Uuid> = out.iter().map(|r| r.id).collect();
+            out.extend(
+                crate::voice_loop::escalated_to(state, &bodies, &org)
+                    .await?
+                    .into_iter()
+                    .filter(|r| !seen.contains(&r.id)),
+            );
+            out.sort_by_key(|r| (r.submitted_at, r.id));
+            out
         }
         Role::Office | Role::Admin => {
             let scope = Some(user.scope.clone());

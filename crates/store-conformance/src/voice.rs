@@ -203,7 +203,8 @@ pub(crate) async fn filters_and_pages(s: &dyn Store) {
     let (mut b, nb) = anonymous("3501", Some(b2), t0() + m);
     let (c, nc) = anonymous("350203", None, t0() + m * 2);
     let (mut d, nd) = anonymous("350102001", Some(b1), t0() + m * 3);
-    let e = report("440305", Some(b1), Identity::Named { user: new_id() }, t0() + m * 4);
+    let named = new_id();
+    let e = report("440305", Some(b1), Identity::Named { user: named }, t0() + m * 4);
     // Filed out of order: the listing is by submission time.
     v.voice_file(&e, None).await.unwrap();
     for (r, n) in [(&c, nc), (&a, na), (&d, nd), (&b, nb)] {
@@ -231,6 +232,8 @@ pub(crate) async fn filters_and_pages(s: &dyn Store) {
         [a.id, d.id]
     );
     assert_eq!(list(VoiceFilter { escalated_only: true, ..f() }).await, [d.id]);
+    assert_eq!(list(VoiceFilter { named_by: Some(named), ..f() }).await, [e.id]);
+    assert_eq!(list(VoiceFilter { named_by: Some(new_id()), ..f() }).await, Vec::<Uuid>::new());
     assert_eq!(list(VoiceFilter { state: Some(State::Acknowledged), ..f() }).await, [b.id]);
     assert_eq!(list(VoiceFilter { state: Some(State::Submitted), ..f() }).await, [a.id, c.id, d.id, e.id]);
     let window = VoiceFilter { submitted_from: Some(t0() + m), submitted_before: Some(t0() + m * 3), ..f() };

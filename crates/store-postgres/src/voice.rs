@@ -288,6 +288,10 @@ impl VoiceStore for PgStore {
         if f.escalated_only {
             sql.push_str(" AND escalation > 0");
         }
+        if let Some(u) = f.named_by {
+            args.push(Arg::Id(u));
+            sql.push_str(&format!(" AND user_id = ${}", args.len()));
+        }
         if let Some(t) = f.submitted_from {
             args.push(Arg::Time(micros(t)));
             sql.push_str(&format!(" AND submitted_at >= ${}", args.len()));

@@ -287,6 +287,10 @@ impl VoiceStore for SqliteStore {
         if f.escalated_only {
             sql.push_str(" AND escalation > 0");
         }
+        if let Some(u) = f.named_by {
+            sql.push_str(" AND user_id = ?");
+            args.push(Arg::Id(u));
+        }
         if let Some(t) = f.submitted_from {
             sql.push_str(" AND submitted_at >= ?");
             args.push(Arg::Text(sortable_time(micros(t))));

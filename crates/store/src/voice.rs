@@ -106,6 +106,8 @@ pub struct VoiceFilter {
     pub state: Option<State>,
     /// Only reports escalated at least once.
     pub escalated_only: bool,
+    /// Only reports filed by name by this user (anonymous reports never match).
+    pub named_by: Option<Uuid>,
     /// Submitted at or after this time.
     pub submitted_from: Option<DateTime<Utc>>,
     /// Submitted before this time.

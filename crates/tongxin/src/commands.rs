@@ -12,13 +12,22 @@ use tongxin_transfer::{Format, Known, References};
 
 use crate::{BenchCommand, Cli, Command, Entity, UserCommand};
 
+/// How often a serving process sweeps the safe voice for overdue and quietly answered
+/// reports.
+const VOICE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve { listen, secure_cookies, public_url, rules, log } => {
             let rules = Some(crate::check::rules(rules.as_deref())?);
             let store = open_store(&cli.db).await?;
             let log = open_log(store.clone(), &cli.db, &log).await?;
-            let config = tongxin_server::Config { secure_cookies, public_url, rules };
+            let config = tongxin_server::Config {
+                secure_cookies,
+                public_url,
+                rules,
+                voice_sweep_every: Some(VOICE_SWEEP_EVERY),
+            };
             serve(store, &listen, config, Some(log)).await
         }
         Command::Demo { province, year, seed, demo_db, fresh, listen, no_serve, log } => {
@@ -283,7 +292,9 @@ async fn demo(
     eprintln!("Sign in at http://{listen}/login");
     let log = open_log(store.clone(), db, log).await?;
     eprintln!("The public transparency log: http://{listen}/log");
-    serve(store, listen, tongxin_server::Config::default(), Some(log)).await
+    let config =
+        tongxin_server::Config { voice_sweep_every: Some(VOICE_SWEEP_EVERY), ..Default::default() };
+    serve(store, listen, config, Some(log)).await
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>> {
