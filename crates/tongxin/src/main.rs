@@ -4,6 +4,7 @@
 mod appends;
 mod bench;
 mod bench_rules;
+mod bench_voice;
 mod check;
 mod commands;
 mod verify;
@@ -233,6 +234,10 @@ enum BenchCommand {
     /// Transparency-log rates in memory: SHA-256 ceiling, appends, proofs, verification;
     /// then durable appends and integration latency on SQLite (and PostgreSQL).
     Log(bench::LogBenchArgs),
+    /// The safe voice: token issuance and redemption per second, and anonymous reports
+    /// filed per second end to end over HTTP on loopback (SQLite, log appends included),
+    /// then a check that every acknowledged filing is stored and logged.
+    Voice(bench_voice::VoiceBenchArgs),
     /// Sustained appends into the log of `--db` until stopped (or `--entries`), printing
     /// every acknowledged index and every published checkpoint: the load of the
     /// crash tests.
