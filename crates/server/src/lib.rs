@@ -17,6 +17,7 @@ pub mod log;
 pub mod pages;
 pub mod voice;
 pub mod voice_loop;
+pub mod voice_pages;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,6 +82,7 @@ pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_l
         .merge(calendar::routes())
         .merge(log::routes())
         .merge(voice::routes())
+        .merge(voice_pages::routes())
         .merge(voice_loop::routes())
         .fallback(not_found)
         .with_state(state)

@@ -699,6 +699,19 @@ impl Ui {
         }
     }
 
+    /// Signs out with the header's button (from the start page) and waits for the
+    /// signed-out page.
+    pub async fn sign_out(&self) {
+        self.goto("/").await;
+        self.click_and_wait_for_new_page("form[action='/logout'] button").await;
+        self.wait_for("html").await;
+        assert!(
+            !self.exists("form[action='/logout']").await,
+            "{}: still signed in after signing out",
+            self.test
+        );
+    }
+
     /// Saves a PNG of the viewport to `target/browser-screenshots/NAME.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let png =

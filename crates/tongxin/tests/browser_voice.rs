@@ -1,0 +1,228 @@
+//! The safe voice through a real browser (issue 5): the real `tongxin demo` binary and
+//! headless Chromium. In Chinese and in English, a township cadre opens the filing page,
+//! whose script checks the county's issuer key against the transparency log, blinds the
+//! allowance of token requests, takes it and unblinds the tokens (all in the browser);
+//! the cadre cites a ledger demand (its cost is filled in from the ledger), addresses the
+//! provincial agriculture department and files anonymously; the receipt secret and the
+//! log proof appear once. The cadre signs out and opens the receipt (no session); the
+//! department's staff acknowledge and answer in their inbox; the submitter reads the
+//! answer through the receipt, rates it and sees the report closed; the public
+//! responsiveness page shows the department with its figures withheld under k.
+//!
+//! Needs `chromium`, `chromium-driver` and `fonts-noto-cjk`; without them each test
+//! prints a notice and passes, unless `TONGXIN_REQUIRE_BROWSER=1`.
+
+#[allow(dead_code)] // the harness is shared with tests/browser.rs, which uses all of it
+mod browser_support;
+
+use std::time::{Duration, Instant};
+
+use browser_support::{DESKTOP, Ui};
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+/// The scenario township (枫亭镇) and its county (仙游县), the default disclosure scope.
+const TOWNSHIP: &str = "350322100";
+const COUNTY: &str = "350322";
+/// The provincial department the report is addressed to, and its staff account.
+const DEPARTMENT: &str = "福建省农业农村厅";
+const STAFF: &str = "staff.agri";
+
+/// Token issuance (an RSA key made on first need, a log checkpoint, blinding in the
+/// browser) takes longer than a page load.
+const TOKENS_WAIT: Duration = Duration::from_secs(120);
+
+async fn wait_js_true(ui: &Ui, what: &str, script: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if ui.js(script, Vec::new()).await == json!(true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: waited {limit:?} for {what}; page:\n{}",
+            ui.test,
+            ui.body_text().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn open_receipt(ui: &Ui, secret: &str) {
+    ui.goto("/voice/receipt").await;
+    ui.type_into("#secret", secret).await;
+    ui.click_and_wait_for_new_page("#check-receipt").await;
+    ui.wait_for("#report-state").await;
+    assert!(!ui.path().await.contains(secret), "{}: the secret went into a URL", ui.test);
+}
+
+async fn file_answer_rate(lang: Lang, test: &'static str) {
+    let Some(ui) = Ui::start(test, DESKTOP).await else { return };
+    if lang == Lang::En {
+        ui.goto("/lang/en?next=/login").await;
+    } else {
+        ui.goto("/login").await;
+    }
+    ui.sign_in(&format!("cadre.{TOWNSHIP}")).await;
+
+    // The filing page: scopes with their anonymity meter; the village-free lineage, the
+    // county preselected; the script's hash shown.
+    ui.goto("/voice/new").await;
+    assert_eq!(ui.lang().await, lang.t("zh-CN", "en"));
+    ui.wait_for("#voice-form:not([hidden])").await;
+    let county = ui.wait_for(&format!("input[name=scope][value='{COUNTY}']")).await;
+    assert!(county.is_selected().await.unwrap(), "{test}: the county is the default scope");
+    let meter = ui.text(&format!("[data-meter='{COUNTY}']")).await;
+    assert!(meter.contains(lang.t("名干部", "cadres share this scope")), "{test}: meter: {meter}");
+    let hash = ui.text("#script-hash code").await;
+    assert_eq!(hash.len(), 64, "{test}: the script's SHA-256 is shown");
+    let served = ui
+        .js(
+            "return fetch('/static/voice.js').then(r => r.arrayBuffer()).then(b => crypto.subtle.digest('SHA-256', b)).then(h => Array.from(new Uint8Array(h), x => x.toString(16).padStart(2, '0')).join(''))",
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(served, json!(hash), "{test}: the hash shown is the hash of the served script");
+
+    // The tokens: key checked against the log, blinded, issued, unblinded, stored.
+    let status = format!("[data-token-status='{COUNTY}']");
+    wait_js_true(
+        &ui,
+        "the county's tokens",
+        &format!("const e = document.querySelector(\"{status}\"); if (e && e.classList.contains('bad')) throw new Error(e.textContent); return !!e && e.classList.contains('ok');"),
+        TOKENS_WAIT,
+    )
+    .await;
+    let stored = ui
+        .js(
+            &format!("return JSON.parse(localStorage.getItem('tongxin.voice.tokens.v1.{COUNTY}.' + JSON.parse(document.getElementById('voice-config').textContent).period)).tokens.length"),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(stored, json!(10), "{test}: the allowance is kept in the browser");
+
+    // The report: cite a ledger demand (its cost comes from the ledger).
+    ui.type_into(
+        "#f-demanded",
+        lang.t(
+            "十天内四次同题会议，每次要求镇村干部参会",
+            "Four meetings on one topic in ten days, township and village cadres required each time",
+        ),
+    )
+    .await;
+    let from = (chrono::Utc::now() - chrono::Duration::days(150)).format("%Y-%m-%d");
+    let title = ui
+        .js(
+            "return fetch(arguments[0]).then(r => r.json()).then(b => b.items[0].title)",
+            vec![json!(format!("/api/demands?cascade=1&limit=5&from={from}"))],
+        )
+        .await;
+    let title =
+        title.as_str().unwrap_or_else(|| panic!("{test}: no demand in the ledger to cite")).to_owned();
+    ui.type_into("#cite-search", &title.chars().take(6).collect::<String>()).await;
+    ui.click("#cite-results .cite-demands").await;
+    ui.wait_for("#cited-list li").await;
+    let cost = ui.value("#f-cost").await;
+    assert!(cost.starts_with('《'), "{test}: citing a demand fills in its ledger cost: {cost:?}");
+    if ui.value("#f-by_whom").await.trim().is_empty() {
+        ui.type_into("#f-by_whom", DEPARTMENT).await;
+    }
+    ui.type_into("#f-fix", lang.t("合并为一次会议，视频参会", "One meeting, by video")).await;
+    let addressed = ui
+        .js(
+            "const o = Array.from(document.querySelectorAll('#f-addressed option')).find(o => o.textContent === arguments[0]); return o ? o.value : null;",
+            vec![json!(DEPARTMENT)],
+        )
+        .await;
+    let addressed =
+        addressed.as_str().unwrap_or_else(|| panic!("{test}: {DEPARTMENT} is not offered")).to_owned();
+    ui.select("#f-addressed", &addressed).await;
+    let mode = ui.text("#file-mode").await;
+    assert!(mode.contains(lang.t("匿名", "anonymously")), "{test}: {mode}");
+    ui.click("#file-submit").await;
+
+    // The receipt, shown once, with the log proof.
+    wait_js_true(
+        &ui,
+        "the receipt",
+        "const err = document.getElementById('file-error'); if (!err.hidden) throw new Error(err.textContent); return !document.getElementById('receipt').hidden;",
+        Duration::from_secs(30),
+    )
+    .await;
+    let secret = ui.text("#receipt-secret").await;
+    assert_eq!(secret.len(), 39, "{test}: receipt secret {secret:?}");
+    let proof = ui.text("#receipt-proof").await;
+    assert!(proof.starts_with("c2sp.org/tlog-proof@v1"), "{test}: proof {proof:?}");
+    let left = ui
+        .js(
+            &format!("return JSON.parse(localStorage.getItem('tongxin.voice.tokens.v1.{COUNTY}.' + JSON.parse(document.getElementById('voice-config').textContent).period)).tokens.length"),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(left, json!(9), "{test}: one token spent");
+    ui.sign_out().await;
+
+    // The receipt, without a session.
+    open_receipt(&ui, &secret).await;
+    assert_eq!(ui.text("#report-state").await, lang.t("已提交", "submitted"));
+    assert_eq!(ui.text("#report-addressed").await, DEPARTMENT);
+
+    // The department answers in its inbox.
+    ui.goto("/login").await;
+    ui.sign_in(STAFF).await;
+    ui.goto("/voice/inbox").await;
+    let article = "article.report[data-state='submitted']";
+    ui.wait_for(article).await;
+    assert!(ui.text(&format!("{article} .deadline.ack")).await.contains(lang.t("个工作日", "working day")));
+    ui.click_and_wait_for_new_page(&format!("{article} button.acknowledge")).await;
+    let article = "article.report[data-state='acknowledged']";
+    ui.wait_for(article).await;
+    let answer =
+        lang.t("已合并为一次视频会议，下月起执行。", "Merged into one video meeting from next month.");
+    ui.type_into(&format!("{article} .answer-form textarea"), answer).await;
+    ui.click_and_wait_for_new_page(&format!("{article} button.answer")).await;
+    ui.wait_for("article.report[data-state='answered']").await;
+    ui.sign_out().await;
+
+    // The submitter reads the answer and rates it; the report closes.
+    open_receipt(&ui, &secret).await;
+    assert_eq!(ui.text("#report-state").await, lang.t("已答复", "answered"));
+    assert!(ui.text("#messages").await.contains(answer), "{test}: the answer is shown");
+    ui.click("#satisfaction-4").await;
+    ui.click("#resolved-yes").await;
+    ui.click_and_wait_for_new_page("#rate-submit").await;
+    assert_eq!(ui.text("#report-state").await, lang.t("已办结", "closed"));
+    assert!(ui.text("#report-rating").await.contains("4/5"));
+    assert!(!ui.exists("#rate-form").await, "{test}: a closed report takes no rating");
+
+    // The public page: no sign-in, the department listed, its figures withheld under k.
+    ui.goto("/voice/rates").await;
+    let table = ui.text("#rates-bodies").await;
+    assert!(table.contains(DEPARTMENT), "{test}: {table}");
+    assert!(table.contains(lang.t("少于 10 份，不公开", "fewer than 10, not shown")), "{test}: {table}");
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn a_cadre_files_anonymously_the_body_answers_and_the_submitter_rates_zh() {
+    file_answer_rate(Lang::Zh, "voice_zh").await;
+}
+
+#[tokio::test]
+async fn a_cadre_files_anonymously_the_body_answers_and_the_submitter_rates_en() {
+    file_answer_rate(Lang::En, "voice_en").await;
+}
