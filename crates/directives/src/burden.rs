@@ -109,7 +109,8 @@ pub(crate) fn impact(index: &crate::directive::UnitIndex, tasks: &[TaskLoad<'_>]
     }
     let mut total_weeks: BTreeMap<NaiveDate, (f64, f64)> = BTreeMap::new();
     // ancestor code → (target units, week → (hours, visits))
-    let mut anc: BTreeMap<UnitCode, (u32, BTreeMap<NaiveDate, (f64, f64)>)> = BTreeMap::new();
+    type Weeks = BTreeMap<NaiveDate, (f64, f64)>;
+    let mut anc: BTreeMap<UnitCode, (u32, Weeks)> = BTreeMap::new();
     let mut units = Vec::with_capacity(per_unit.len());
     for (u, weeks) in &per_unit {
         let unit = index.get(*u);

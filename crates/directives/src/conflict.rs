@@ -141,7 +141,12 @@ pub fn contradiction(a: &Requirement, b: &Requirement) -> Option<Text> {
         if a.subject() != b.subject() {
             return None;
         }
-        let both = || Text::new(format!("{}，又{}", a.describe_zh(), b.describe_zh()), format!("{}, yet {}", a.describe_en(), b.describe_en()));
+        let both = || {
+            Text::new(
+                format!("{}，又{}", a.describe_zh(), b.describe_zh()),
+                format!("{}, yet {}", a.describe_en(), b.describe_en()),
+            )
+        };
         match (a, b) {
             (Requirement::DoBy { by, .. }, Requirement::MustNotBefore { before, .. }) if by < before => {
                 let t = both();
@@ -152,9 +157,14 @@ pub fn contradiction(a: &Requirement, b: &Requirement) -> Option<Text> {
             }
             (Requirement::DoBy { .. }, Requirement::Forbid { .. }) => {
                 let t = both();
-                Some(Text::new(format!("{}：一边要求完成，一边禁止去做", t.zh), format!("{}: required and forbidden at once", t.en)))
+                Some(Text::new(
+                    format!("{}：一边要求完成，一边禁止去做", t.zh),
+                    format!("{}: required and forbidden at once", t.en),
+                ))
             }
-            (Requirement::KeepBelow { limit: lo, .. }, Requirement::KeepAbove { limit: hi, .. }) if hi >= lo => {
+            (Requirement::KeepBelow { limit: lo, .. }, Requirement::KeepAbove { limit: hi, .. })
+                if hi >= lo =>
+            {
                 let t = both();
                 Some(Text::new(
                     format!("{}：没有任何数值既低于 {lo} 又高于 {hi}", t.zh),
@@ -341,8 +351,8 @@ fn capacity(
     }
     // (draft tasks, active tasks) → (units, weeks, worst (load, capacity, unit, week))
     type Key = (Vec<usize>, Vec<usize>);
-    let mut groups: BTreeMap<Key, (BTreeSet<usize>, BTreeSet<NaiveDate>, (f64, f64, usize, NaiveDate))> =
-        BTreeMap::new();
+    type Worst = (f64, f64, usize, NaiveDate);
+    let mut groups: BTreeMap<Key, (BTreeSet<usize>, BTreeSet<NaiveDate>, Worst)> = BTreeMap::new();
     let mut weeks: BTreeMap<NaiveDate, (f64, Vec<usize>, Vec<usize>)> = BTreeMap::new();
     for (&u, dtasks) in &draft_at {
         let unit = index.get(u);
@@ -376,9 +386,9 @@ fn capacity(
             dk.dedup();
             ak.sort_unstable();
             ak.dedup();
-            let g = groups.entry((dk.clone(), ak.clone())).or_insert_with(|| {
-                (BTreeSet::new(), BTreeSet::new(), (total, cap, u, w))
-            });
+            let g = groups
+                .entry((dk.clone(), ak.clone()))
+                .or_insert_with(|| (BTreeSet::new(), BTreeSet::new(), (total, cap, u, w)));
             g.0.insert(u);
             g.1.insert(w);
             if total - cap > g.2.0 - g.2.1 {
@@ -388,7 +398,8 @@ fn capacity(
     }
     for ((dk, ak), (units, wks, (load, cap, u, w))) in groups {
         let units: Vec<usize> = units.into_iter().collect();
-        let draft_refs: Vec<TaskRef> = dk.iter().map(|&k| TaskRef::new(draft[k].directive, draft[k].task)).collect();
+        let draft_refs: Vec<TaskRef> =
+            dk.iter().map(|&k| TaskRef::new(draft[k].directive, draft[k].task)).collect();
         let other_refs: Vec<TaskRef> =
             ak.iter().map(|&k| TaskRef::new(active[k].directive, active[k].task)).collect();
         let names: Vec<String> = draft_refs.iter().chain(&other_refs).map(TaskRef::label).collect();

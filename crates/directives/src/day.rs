@@ -29,7 +29,9 @@ impl<'de> de::Visitor<'de> for DayVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<NaiveDate, E> {
-        parse(v).ok_or_else(|| E::custom(format!("日期“{v}”格式应为 YYYY-MM-DD / '{v}' is not a date YYYY-MM-DD")))
+        parse(v).ok_or_else(|| {
+            E::custom(format!("日期“{v}”格式应为 YYYY-MM-DD / '{v}' is not a date YYYY-MM-DD"))
+        })
     }
 
     /// A TOML date arrives as a one-entry map holding its text.

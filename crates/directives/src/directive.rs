@@ -189,7 +189,9 @@ impl Requirement {
     pub fn describe_en(&self) -> String {
         match self {
             Requirement::DoBy { action, by } => format!("finish \"{action}\" by {by}"),
-            Requirement::MustNotBefore { action, before } => format!("must not start \"{action}\" before {before}"),
+            Requirement::MustNotBefore { action, before } => {
+                format!("must not start \"{action}\" before {before}")
+            }
             Requirement::Forbid { action } => format!("must not \"{action}\""),
             Requirement::KeepBelow { quantity, limit } => format!("keep \"{quantity}\" below {limit}"),
             Requirement::KeepAbove { quantity, limit } => format!("keep \"{quantity}\" above {limit}"),
@@ -220,7 +222,11 @@ impl Directive {
             let msg = e.to_string();
             Invalid::one(
                 file,
-                Problem::new(format!("line {}", e.line()), format!("JSON 有误：{msg}"), format!("bad JSON: {msg}")),
+                Problem::new(
+                    format!("line {}", e.line()),
+                    format!("JSON 有误：{msg}"),
+                    format!("bad JSON: {msg}"),
+                ),
             )
         })
     }
@@ -303,10 +309,18 @@ impl Directive {
             }
             let r = &t.resources;
             if !(r.cadre_hours.is_finite() && r.cadre_hours >= 0.0) {
-                p.push(Problem::new(at("resources.cadre_hours"), "干部工时应为非负数", "must be a non-negative number"));
+                p.push(Problem::new(
+                    at("resources.cadre_hours"),
+                    "干部工时应为非负数",
+                    "must be a non-negative number",
+                ));
             }
             if !(r.money_yuan.is_finite() && r.money_yuan >= 0.0) {
-                p.push(Problem::new(at("resources.money_yuan"), "金额应为非负数", "must be a non-negative number"));
+                p.push(Problem::new(
+                    at("resources.money_yuan"),
+                    "金额应为非负数",
+                    "must be a non-negative number",
+                ));
             }
             for (k, req) in t.requirements.iter().enumerate() {
                 let rat = at(&format!("requirements[{k}]"));

@@ -447,7 +447,8 @@ impl Simulation {
         let statutory_floor = self.path(&floor_chain, &ffinish, &fdur);
 
         let probability = self.probability(deadline);
-        let p80_index = ((CONFIDENCE * f64::from(self.samples)).ceil() as usize).clamp(1, self.sorted.len()) - 1;
+        let p80_index =
+            ((CONFIDENCE * f64::from(self.samples)).ceil() as usize).clamp(1, self.sorted.len()) - 1;
         let deadline_p80 = self.done_on(self.sorted[p80_index]);
 
         let verdict = if earliest_end > limit {
@@ -481,7 +482,8 @@ impl Simulation {
             }
             (missed > 0)
                 .then(|| {
-                    let (i, &c) = counts.iter().enumerate().max_by_key(|&(i, &c)| (c, std::cmp::Reverse(i)))?;
+                    let (i, &c) =
+                        counts.iter().enumerate().max_by_key(|&(i, &c)| (c, std::cmp::Reverse(i)))?;
                     let s = step_of(i);
                     Some(Breaking {
                         step: s.id.clone(),
@@ -544,7 +546,13 @@ impl Simulation {
 }
 
 /// One-off: simulate and judge.
-pub fn assess(t: &Template, issued_on: NaiveDate, deadline: NaiveDate, samples: u32, seed: u64) -> Feasibility {
+pub fn assess(
+    t: &Template,
+    issued_on: NaiveDate,
+    deadline: NaiveDate,
+    samples: u32,
+    seed: u64,
+) -> Feasibility {
     Simulation::run(t, issued_on, samples, seed).assess(deadline)
 }
 
@@ -594,10 +602,9 @@ fn reason(f: &Feasibility) -> Text {
                 )
             };
             let (b_zh, b_en) = match &f.breaking_step {
-                Some(b) => (
-                    format!("从“{}”起越过期限。", b.zh),
-                    format!(" The deadline is lost at \"{}\".", b.en),
-                ),
+                Some(b) => {
+                    (format!("从“{}”起越过期限。", b.zh), format!(" The deadline is lost at \"{}\".", b.en))
+                }
                 None => (String::new(), String::new()),
             };
             Text::new(

@@ -31,5 +31,5 @@ pub use check::{CheckOptions, CheckReport, TaskCheck, UnitGroup, check};
 pub use conflict::{Conflict, ConflictKind, ConflictOptions, LedgerLoad, Severity, TaskRef};
 pub use directive::{Directive, Requirement, Resources, Status, Targets, Task, UnitIndex};
 pub use error::{Invalid, Problem, Text};
-pub use feasibility::{Breaking, BranchOutlook, Feasibility, PathStep, Simulation, Verdict, assess};
+pub use feasibility::{BranchOutlook, Breaking, Feasibility, PathStep, Simulation, Verdict, assess};
 pub use template::{Branch, Step, Template, TemplateSet};

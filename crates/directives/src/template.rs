@@ -220,7 +220,8 @@ fn branch_at(id: &str, line: usize) -> String {
 
 fn parse_raw(file: &str, text: &str) -> Result<RawFile, Invalid> {
     toml::from_str::<RawFile>(text).map_err(|e| {
-        let at = e.span().map(|s| format!("line {}", line_of(text, s.start))).unwrap_or_else(|| "TOML".into());
+        let at =
+            e.span().map(|s| format!("line {}", line_of(text, s.start))).unwrap_or_else(|| "TOML".into());
         let msg = e.message().to_owned();
         Invalid::one(file, Problem::new(at, format!("TOML 有误：{msg}"), format!("bad TOML: {msg}")))
     })
@@ -232,7 +233,11 @@ fn new_step(r: &RawStep, branch: Option<&str>, text: &str, problems: &mut Vec<Pr
     let line = line_of(text, r.id.span().start);
     let at = step_at(&id, line);
     let min = r.min.unwrap_or_else(|| {
-        problems.push(Problem::new(&at, "缺少最短用时 min", "missing field `min` (the least number of days)"));
+        problems.push(Problem::new(
+            &at,
+            "缺少最短用时 min",
+            "missing field `min` (the least number of days)",
+        ));
         0
     });
     let zh = r.zh.clone().unwrap_or_else(|| {
@@ -322,11 +327,19 @@ fn new_branch(r: &RawBranch, text: &str, problems: &mut Vec<Problem>) -> Branch 
         0.0
     });
     let trigger = r.trigger.clone().unwrap_or_else(|| {
-        problems.push(Problem::new(&at, "缺少触发步骤 trigger", "missing field `trigger` (the step it follows)"));
+        problems.push(Problem::new(
+            &at,
+            "缺少触发步骤 trigger",
+            "missing field `trigger` (the step it follows)",
+        ));
         String::new()
     });
     let source = r.source.clone().unwrap_or_else(|| {
-        problems.push(Problem::new(&at, "缺少概率依据 source", "missing field `source` (where the probability comes from)"));
+        problems.push(Problem::new(
+            &at,
+            "缺少概率依据 source",
+            "missing field `source` (where the probability comes from)",
+        ));
         String::new()
     });
     Branch {
@@ -355,7 +368,11 @@ fn merge_steps(
         let id = r.id.get_ref().trim().to_owned();
         let line = line_of(text, r.id.span().start);
         if id.is_empty() {
-            problems.push(Problem::new(format!("line {line}"), "步骤 id 不能为空", "a step id must not be empty"));
+            problems.push(Problem::new(
+                format!("line {line}"),
+                "步骤 id 不能为空",
+                "a step id must not be empty",
+            ));
             continue;
         }
         if let Some(first) = seen.insert(id.clone(), line) {
@@ -435,7 +452,9 @@ fn merge_file(t: &mut Template, raw: &RawFile, text: &str, editing: bool, proble
                 }
                 b.line = line;
             }
-            Some(_) => problems.push(Problem::new(branch_at(&id, line), "分支 id 重复", "duplicate branch id")),
+            Some(_) => {
+                problems.push(Problem::new(branch_at(&id, line), "分支 id 重复", "duplicate branch id"))
+            }
             None => {
                 let b = new_branch(rb, text, problems);
                 t.branches.push(b);
@@ -452,7 +471,11 @@ pub fn validate(t: &Template) -> Vec<Problem> {
         problems.push(Problem::new("id", "模板 id 不能为空", "the template id must not be empty"));
     }
     if !t.steps.iter().any(|s| s.branch.is_none()) {
-        problems.push(Problem::new("step", "模板至少要有一个主线步骤", "a template needs at least one main-line step"));
+        problems.push(Problem::new(
+            "step",
+            "模板至少要有一个主线步骤",
+            "a template needs at least one main-line step",
+        ));
     }
     let by_id: HashMap<&str, &Step> = t.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     let branch_ids: HashSet<&str> = t.branches.iter().map(|b| b.id.as_str()).collect();
@@ -502,7 +525,11 @@ pub fn validate(t: &Template) -> Vec<Problem> {
         if let Some(b) = &s.branch
             && !branch_ids.contains(b.as_str())
         {
-            problems.push(Problem::new(&at, format!("属于未知分支“{b}”"), format!("belongs to unknown branch \"{b}\"")));
+            problems.push(Problem::new(
+                &at,
+                format!("属于未知分支“{b}”"),
+                format!("belongs to unknown branch \"{b}\""),
+            ));
         }
     }
     for b in &t.branches {

@@ -15,7 +15,13 @@ fn every_shipped_template_loads_and_every_step_cites_a_source() {
         for s in &t.steps {
             assert!(!s.source.trim().is_empty(), "{}/{} has no source", t.id, s.id);
             if s.statutory {
-                assert!(s.source.contains('《') && s.source.contains('条'), "{}/{}: {}", t.id, s.id, s.source);
+                assert!(
+                    s.source.contains('《') && s.source.contains('条'),
+                    "{}/{}: {}",
+                    t.id,
+                    s.id,
+                    s.source
+                );
             } else {
                 assert!(
                     s.source.contains("本地默认") || s.source.contains('《'),
@@ -82,7 +88,8 @@ fn load_err(text: &str) -> String {
 
 #[test]
 fn a_dependency_cycle_names_its_steps() {
-    let text = GOOD.replace("source = \"本地默认\"\n[[step]]", "after = [\"b\"]\nsource = \"本地默认\"\n[[step]]");
+    let text =
+        GOOD.replace("source = \"本地默认\"\n[[step]]", "after = [\"b\"]\nsource = \"本地默认\"\n[[step]]");
     let e = load_err(&text);
     assert!(e.starts_with("bad.toml: step \"b\" (line 11)"), "{e}");
     assert!(e.contains("dependency cycle: a → b → a") || e.contains("dependency cycle: b → a → b"), "{e}");
@@ -97,12 +104,18 @@ fn an_unknown_step_a_bad_probability_and_a_duplicate_are_named() {
         "{GOOD}[[branch]]\nid = \"x\"\nprobability = 1.5\ntrigger = \"a\"\nsource = \"本地默认\"\n[[branch.step]]\nid = \"c\"\nzh = \"丙\"\nmin = 1\nsource = \"本地默认\"\n"
     );
     let e = load_err(&branch);
-    assert!(e.contains("branch \"x\" (line 16)") && e.contains("probability 1.5 must be between 0 and 1"), "{e}");
+    assert!(
+        e.contains("branch \"x\" (line 16)") && e.contains("probability 1.5 must be between 0 and 1"),
+        "{e}"
+    );
     let e = load_err(&branch.replace("1.5", "-0.1"));
     assert!(e.contains("between 0 and 1"), "{e}");
 
     let e = load_err(&format!("{GOOD}[[step]]\nid = \"a\"\nzh = \"甲\"\nmin = 1\nsource = \"x\"\n"));
-    assert!(e.contains("step \"a\" (line 16)") && e.contains("duplicate step id (first defined at line 5)"), "{e}");
+    assert!(
+        e.contains("step \"a\" (line 16)") && e.contains("duplicate step id (first defined at line 5)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -147,7 +160,10 @@ source = "福州市近三年统计（示例）"
     let e = set.load("x.toml", "extends = \"road\"\n[[step]]\nid = \"design\"\nmin = 1\n").unwrap_err();
     assert!(e.to_string().contains("a changed duration must give its `source`"), "{e}");
     let e = set.load("x.toml", "extends = \"nope\"\n").unwrap_err();
-    assert!(e.to_string().contains("x.toml: extends: ") && e.to_string().contains("unknown template \"nope\""), "{e}");
+    assert!(
+        e.to_string().contains("x.toml: extends: ") && e.to_string().contains("unknown template \"nope\""),
+        "{e}"
+    );
     // A complete template may not silently replace a loaded one.
     let e = set.load("y.toml", &GOOD.replace("id = \"t\"", "id = \"road\"")).unwrap_err();
     assert!(e.to_string().contains("already loaded"), "{e}");
