@@ -30,7 +30,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tongxin_domain::{Level, Role, User};
+use tongxin_domain::{BodyKind, Level, Role, User};
 use tongxin_voice::{
     Content, EscalationCause, Event, Figure, RateKey, Rating, Report, State as VState, Which, china_date,
     deadlines, overdue,
@@ -68,6 +68,11 @@ pub fn routes() -> Router<AppState> {
         .route("/voice/inbox", get(inbox_page))
         .route("/voice/inbox/{id}/acknowledge", post(inbox_acknowledge))
         .route("/voice/inbox/{id}/answer", post(inbox_answer))
+        .route("/voice/inbox/{id}/assign", post(inbox_assign))
+        .route("/voice/inbox/{id}/route", post(inbox_route))
+        .route("/voice/inbox/{id}/escalate", post(inbox_escalate))
+        .route("/voice/inbox/{id}/message", post(inbox_message))
+        .route("/voice/receipt/check/reopen", post(receipt_reopen))
         .route("/voice/escalations", get(escalations_page))
         .route("/voice/rates", get(rates_page))
 }
@@ -339,6 +344,19 @@ impl ReportView {
     }
 }
 
+/// A body's name as people know it: a division with its department's name before it.
+async fn body_label(state: &AppState, id: Uuid) -> Result<Option<String>, AppError> {
+    let Some(body) = state.store.body(id).await? else { return Ok(None) };
+    let parent = match body.parent {
+        Some(p) => state.store.body(p).await?.map(|p| p.name),
+        None => None,
+    };
+    Ok(Some(match parent {
+        Some(p) => format!("{p} · {}", body.name),
+        None => body.name,
+    }))
+}
+
 async fn report_view(state: &AppState, r: &Report, now: DateTime<Utc>) -> Result<ReportView, AppError> {
     let d = deadlines(r, voice::calendar(), voice::limits());
     let dl = |x: tongxin_voice::Deadline, done: Option<DateTime<Utc>>| DeadlineView {
@@ -348,7 +366,7 @@ async fn report_view(state: &AppState, r: &Report, now: DateTime<Utc>) -> Result
     };
     let scope_name = state.store.unit(&r.scope).await?.map(|u| u.name).unwrap_or_default();
     let addressed = match r.addressed {
-        Some(b) => state.store.body(b).await?.map(|b| b.name),
+        Some(b) => body_label(state, b).await?,
         None => None,
     };
     let escalation_cause = r.history.iter().rev().find_map(|t| match t.event {
@@ -464,6 +482,7 @@ async fn receipt_reply(
     let outcome = async {
         let report = voice::by_secret(&state, secret).await?;
         let text = voice::check_free_text("text", field(&form, "text"))?;
+        crate::voice_loop::check_submitter_budget(&report)?;
         voice::transition(&state, &report, Event::Message { from: tongxin_voice::Party::Submitter }, &text)
             .await
     }
@@ -508,15 +527,38 @@ async fn receipt_rate(
     }
 }
 
+async fn receipt_reopen(
+    State(state): State<AppState>,
+    l: Lang,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let secret = field(&form, "secret");
+    match crate::voice_loop::reopen_by_receipt(&state, secret, field(&form, "text")).await {
+        Ok(_) => show_receipt(&state, l, secret, None, Some(l.t("已重新打开", "reopened").to_owned())).await,
+        Err(e) => show_receipt(&state, l, secret, Some(message(l, &e)), None).await,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // A body's inbox and the office's escalation list
+
+/// A report in a list, with what the account may do to it.
+pub struct InboxItem {
+    pub r: ReportView,
+    /// Staff of the addressed body (or its department): acknowledge, answer, assign.
+    pub handles: bool,
+    /// The divisions the report may be assigned to (a department's own reports).
+    pub divisions: Vec<BodyChoice>,
+    /// The bodies an office may route the report to (the units of its scope's lineage).
+    pub route_to: Vec<BodyChoice>,
+}
 
 #[derive(Template)]
 #[template(path = "voice_inbox.html")]
 struct InboxPage {
     c: Chrome,
     escalations: bool,
-    items: Vec<ReportView>,
+    items: Vec<InboxItem>,
 }
 
 async fn list_page(state: &AppState, l: Lang, user: User, escalations: bool) -> PageResult {
@@ -530,12 +572,44 @@ async fn list_page(state: &AppState, l: Lang, user: User, escalations: bool) -> 
     }
     let now = Utc::now();
     let reports = voice::inbox_reports(state, &user).await.or_page(l)?;
+    let handled = voice::handled_bodies(state, &user).await.or_page(l)?;
+    let all_bodies = state.store.bodies(None).await.or_page(l)?;
+    let choice = |b: &tongxin_domain::Body| BodyChoice { id: b.id, name: b.name.clone() };
+    let divisions: Vec<BodyChoice> = all_bodies
+        .iter()
+        .filter(|b| b.kind == BodyKind::Division && b.parent.is_some() && b.parent == user.body)
+        .map(choice)
+        .collect();
     let mut items = Vec::with_capacity(reports.len());
     for r in &reports {
-        items.push(report_view(state, r, now).await.or_page(l)?);
+        let handles = user.role == Role::BodyStaff && r.addressed.is_some_and(|b| handled.contains(&b));
+        let assignable = handles && r.addressed == user.body && !divisions.is_empty();
+        let route_to = if escalations {
+            let lineage = r.scope.lineage();
+            let mut v: Vec<BodyChoice> = all_bodies
+                .iter()
+                .filter(|b| lineage.contains(&b.unit) && Some(b.id) != r.addressed)
+                .map(choice)
+                .collect();
+            v.sort_by(|a, b| a.name.cmp(&b.name));
+            v
+        } else {
+            Vec::new()
+        };
+        items.push(InboxItem {
+            r: report_view(state, r, now).await.or_page(l)?,
+            handles,
+            divisions: if assignable {
+                divisions.iter().map(|d| BodyChoice { id: d.id, name: d.name.clone() }).collect()
+            } else {
+                Vec::new()
+            },
+            route_to,
+        });
     }
     // Most urgent first: overdue, then the nearest deadline; closed ones last.
-    items.sort_by_key(|v| {
+    items.sort_by_key(|i| {
+        let v = &i.r;
         (v.is_closed(), v.overdue.is_none(), v.acknowledge.met.is_some(), v.answer.left, v.submitted_on)
     });
     let path = if escalations { "/voice/escalations" } else { "/voice/inbox" };
@@ -558,7 +632,7 @@ async fn inbox_acknowledge(
 ) -> PageResult {
     let report = voice::report_for_body(&state, &user, &id).await.or_page(l)?;
     voice::transition(&state, &report, Event::Acknowledge, "").await.or_page(l)?;
-    Ok(Redirect::to(&format!("/voice/inbox#r-{}", report.id)).into_response())
+    Ok(back(&user, report.id))
 }
 
 async fn inbox_answer(
@@ -571,7 +645,66 @@ async fn inbox_answer(
     let report = voice::report_for_body(&state, &user, &id).await.or_page(l)?;
     let text = voice::check_free_text("text", field(&form, "text")).or_page(l)?;
     voice::transition(&state, &report, Event::Answer, &text).await.or_page(l)?;
-    Ok(Redirect::to(&format!("/voice/inbox#r-{}", report.id)).into_response())
+    Ok(back(&user, report.id))
+}
+
+fn body_field(l: Lang, form: &HashMap<String, String>) -> Result<Uuid, PageError> {
+    crate::api::parse_uuid("body", field(form, "body")).or_page(l)
+}
+
+/// Back to the list the form was on: the office's escalation list or the inbox.
+fn back(user: &User, id: Uuid) -> Response {
+    let list = match user.role {
+        Role::Office | Role::Admin => "/voice/escalations",
+        _ => "/voice/inbox",
+    };
+    Redirect::to(&format!("{list}#r-{id}")).into_response()
+}
+
+async fn inbox_assign(
+    State(state): State<AppState>,
+    l: Lang,
+    PageUser(user): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    let to = body_field(l, &form)?;
+    let report = crate::voice_loop::assign_report(&state, &user, &id, to).await.or_page(l)?;
+    Ok(back(&user, report.id))
+}
+
+async fn inbox_route(
+    State(state): State<AppState>,
+    l: Lang,
+    PageUser(user): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    let to = body_field(l, &form)?;
+    let report = crate::voice_loop::route_report(&state, &user, &id, to).await.or_page(l)?;
+    Ok(back(&user, report.id))
+}
+
+async fn inbox_escalate(
+    State(state): State<AppState>,
+    l: Lang,
+    PageUser(user): PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    let report = crate::voice_loop::escalate_report(&state, &user, &id).await.or_page(l)?;
+    Ok(back(&user, report.id))
+}
+
+async fn inbox_message(
+    State(state): State<AppState>,
+    l: Lang,
+    PageUser(user): PageUser,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    let report =
+        crate::voice_loop::body_message(&state, &user, &id, field(&form, "text")).await.or_page(l)?;
+    Ok(back(&user, report.id))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -644,7 +777,13 @@ async fn rates_page(
     let mut units = Vec::new();
     for f in figures {
         let (id, name, is_body) = match &f.key {
-            RateKey::Body(b) => (b.to_string(), names.get(b).cloned().unwrap_or_default(), true),
+            RateKey::Body(b) => {
+                let name = match body_label(&state, *b).await.or_page(l)? {
+                    Some(n) => n,
+                    None => names.get(b).cloned().unwrap_or_default(),
+                };
+                (b.to_string(), name, true)
+            }
             RateKey::Unit(u) => {
                 let name = match unit_names.get(u.as_str()) {
                     Some(n) => n.clone(),

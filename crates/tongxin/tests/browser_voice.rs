@@ -41,6 +41,10 @@ const COUNTY: &str = "350322";
 /// The provincial department the report is addressed to, and its staff account.
 const DEPARTMENT: &str = "福建省农业农村厅";
 const STAFF: &str = "staff.agri";
+/// One of its divisions.
+const DIVISION: &str = "种植业管理处";
+/// The county's burden-reduction office.
+const OFFICE: &str = "office.350322";
 
 /// Token issuance (an RSA key made on first need, a log checkpoint, blinding in the
 /// browser) takes longer than a page load.
@@ -191,6 +195,19 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     ui.click_and_wait_for_new_page(&format!("{article} button.acknowledge")).await;
     let article = "article.report[data-state='acknowledged']";
     ui.wait_for(article).await;
+    // The department hands it to its division; the department still answers for it.
+    let division = ui
+        .js(
+            "const o = Array.from(document.querySelectorAll('select.assign-to option')).find(o => o.textContent.includes(arguments[0])); return o ? o.value : null;",
+            vec![json!(DIVISION)],
+        )
+        .await;
+    let division =
+        division.as_str().unwrap_or_else(|| panic!("{test}: {DIVISION} is not offered")).to_owned();
+    ui.select(&format!("{article} select.assign-to"), &division).await;
+    ui.click_and_wait_for_new_page(&format!("{article} button.assign")).await;
+    let article = "article.report:has(.answer-form)";
+    ui.wait_for(article).await;
     let answer =
         lang.t("已合并为一次视频会议，下月起执行。", "Merged into one video meeting from next month.");
     ui.type_into(&format!("{article} .answer-form textarea"), answer).await;
@@ -201,6 +218,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     // The submitter reads the answer and rates it; the report closes.
     open_receipt(&ui, &secret).await;
     assert_eq!(ui.text("#report-state").await, lang.t("已答复", "answered"));
+    assert!(ui.text("#report-addressed").await.contains(DIVISION), "{test}: assigned to the division");
     assert!(ui.text("#messages").await.contains(answer), "{test}: the answer is shown");
     ui.click("#satisfaction-4").await;
     ui.click("#resolved-yes").await;
@@ -212,7 +230,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     // The public page: no sign-in, the department listed, its figures withheld under k.
     ui.goto("/voice/rates").await;
     let table = ui.text("#rates-bodies").await;
-    assert!(table.contains(DEPARTMENT), "{test}: {table}");
+    assert!(table.contains(&format!("{DEPARTMENT} · {DIVISION}")), "{test}: {table}");
     assert!(table.contains(lang.t("少于 10 份，不公开", "fewer than 10, not shown")), "{test}: {table}");
     ui.finish().await;
 }
@@ -225,4 +243,74 @@ async fn a_cadre_files_anonymously_the_body_answers_and_the_submitter_rates_zh()
 #[tokio::test]
 async fn a_cadre_files_anonymously_the_body_answers_and_the_submitter_rates_en() {
     file_answer_rate(Lang::En, "voice_en").await;
+}
+
+/// A report filed by name and left to the burden-reduction office: it appears on the
+/// county office's escalation list, which routes it to the department; the department
+/// then finds it in its inbox, marked as filed by name.
+async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
+    let Some(ui) = Ui::start(test, DESKTOP).await else { return };
+    if lang == Lang::En {
+        ui.goto("/lang/en?next=/login").await;
+    } else {
+        ui.goto("/login").await;
+    }
+    ui.sign_in(&format!("cadre.{COUNTY}")).await;
+    ui.goto("/voice/new").await;
+    ui.wait_for("#voice-form:not([hidden])").await;
+    let demanded = lang.t(
+        "同一数据每月向三个处室分别报送",
+        "The same figures reported monthly to three divisions separately",
+    );
+    ui.type_into("#f-demanded", demanded).await;
+    ui.type_into("#f-by_whom", DEPARTMENT).await;
+    ui.type_into("#f-cost", lang.t("每月约 2 个工作日", "about 2 working days a month")).await;
+    ui.type_into("#f-fix", lang.t("一次报送，处室共享", "Report once, shared between divisions")).await;
+    ui.click("#file-named").await;
+    let mode = ui.text("#file-mode").await;
+    assert!(mode.contains(lang.t("实名", "by name")), "{test}: {mode}");
+    ui.click("#file-submit").await;
+    wait_js_true(
+        &ui,
+        "the receipt",
+        "const err = document.getElementById('file-error'); if (!err.hidden) throw new Error(err.textContent); return !document.getElementById('receipt').hidden;",
+        Duration::from_secs(30),
+    )
+    .await;
+    let secret = ui.text("#receipt-secret").await;
+    ui.sign_out().await;
+
+    // The county office routes it.
+    ui.sign_in(OFFICE).await;
+    ui.goto("/voice/escalations").await;
+    let article = "article.report[data-state='submitted']";
+    assert!(ui.text(article).await.contains(demanded), "{test}: the unaddressed report is on the list");
+    let department = ui
+        .js(
+            "const o = Array.from(document.querySelectorAll('select.route-to option')).find(o => o.textContent === arguments[0]); return o ? o.value : null;",
+            vec![json!(DEPARTMENT)],
+        )
+        .await;
+    let department =
+        department.as_str().unwrap_or_else(|| panic!("{test}: {DEPARTMENT} is not offered")).to_owned();
+    ui.select(&format!("{article} select.route-to"), &department).await;
+    ui.click_and_wait_for_new_page(&format!("{article} button.route")).await;
+    ui.wait_for("h1").await;
+    assert!(ui.exists("#inbox-empty").await, "{test}: routed, it leaves the office's list");
+    ui.sign_out().await;
+
+    // The department has it, by name; the submitter sees where it went.
+    ui.sign_in(STAFF).await;
+    ui.goto("/voice/inbox").await;
+    let text = ui.text("article.report").await;
+    assert!(text.contains(demanded) && text.contains(lang.t("实名", "by name")), "{test}: {text}");
+    ui.sign_out().await;
+    open_receipt(&ui, &secret).await;
+    assert_eq!(ui.text("#report-addressed").await, DEPARTMENT);
+    ui.finish().await;
+}
+
+#[tokio::test]
+async fn a_named_report_is_routed_by_the_office_zh() {
+    named_report_routed_by_the_office(Lang::Zh, "voice_routed_zh").await;
 }

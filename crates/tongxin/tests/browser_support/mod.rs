@@ -701,6 +701,7 @@ impl Ui {
 
     /// Signs out with the header's button (from the start page) and waits for the
     /// signed-out page.
+    #[allow(dead_code)] // used by tests/browser_voice.rs, not tests/browser.rs
     pub async fn sign_out(&self) {
         self.goto("/").await;
         self.click_and_wait_for_new_page("form[action='/logout'] button").await;
