@@ -55,6 +55,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Bench { command: BenchCommand::Log(args) } => crate::bench::log(args).await,
         Command::Bench { command: BenchCommand::Rules(args) } => crate::bench_rules::run(args).await,
+        Command::Bench { command: BenchCommand::Voice(args) } => crate::bench_voice::run(args).await,
         Command::Bench { command: BenchCommand::Appends { concurrency, entries, prefix, log } } => {
             let store = open_store(&cli.db).await?;
             let log = open_log(store, &cli.db, &log).await?;
@@ -64,6 +65,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Verify { command } => crate::verify::run(command).await,
+        Command::Voice(args) => crate::voice_cli::run(args).await,
     }
 }
 
