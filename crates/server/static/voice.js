@@ -325,6 +325,15 @@
     return index;
   }
 
+  // A response's JSON, or an error body naming the status when it is not JSON.
+  async function jsonOf(r) {
+    try {
+      return await r.json();
+    } catch {
+      return { message_zh: `服务器返回 ${r.status}`, message_en: `the server answered ${r.status}` };
+    }
+  }
+
   // ----- the key of a scope, checked against its log record -----
 
   function recordField(record, name) {
@@ -339,8 +348,8 @@
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ scope, period: cfg.period }),
     });
-    const key = await r.json();
-    if (!r.ok) throw new Error(zh ? key.message_zh || key.message : key.message_en || key.message);
+    const key = await jsonOf(r);
+    if (!r.ok) throw new Error(zh ? key.message_zh : key.message_en);
     const spki = b64dec(key.token_key);
     const keyId = await digest('SHA-256', spki);
     if (hex(keyId) !== key.token_key_id) throw new Error(t('密钥标识不符', 'token_key_id mismatch'));
@@ -397,9 +406,9 @@
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ scope, period: cfg.period, requests: pending.map((p) => p.request) }),
     });
-    const body = await r.json();
+    const body = await jsonOf(r);
     if (!r.ok) {
-      const err = new Error(zh ? body.message_zh || body.message : body.message_en || body.message);
+      const err = new Error(zh ? body.message_zh : body.message_en);
       err.status = r.status;
       throw err;
     }
@@ -426,7 +435,17 @@
     return t(`本月匿名凭证：剩 ${v.tokens.length} 个`, `anonymous tokens this month: ${v.tokens.length} left`);
   }
 
+  // Tokens of past periods can no longer be spent: drop them.
+  function dropPastPeriods() {
+    const prefix = 'tongxin.voice.tokens.v1.';
+    for (let i = localStorage.length - 1; i >= 0; i--) {
+      const k = localStorage.key(i);
+      if (k && k.startsWith(prefix) && !k.endsWith('.' + cfg.period)) localStorage.removeItem(k);
+    }
+  }
+
   async function prepareAll() {
+    dropPastPeriods();
     // One scope after another, every scope the cadre may choose, whichever they use
     // (the preselected one first, so that it is ready soonest).
     const first = chosenScope();
@@ -583,7 +602,7 @@
 
   function showErrors(body) {
     const box = $('file-error');
-    const lines = [zh ? body.message_zh || body.message : body.message_en || body.message];
+    const lines = [zh ? body.message_zh : body.message_en];
     for (const f of body.fields || []) lines.push(`${f.field}: ${zh ? f.zh : f.en}`);
     box.textContent = lines.filter(Boolean).join('\n');
     box.hidden = false;
@@ -633,11 +652,11 @@
         });
       }
     } catch (e) {
-      showErrors({ message: e.message });
+      showErrors({ message_zh: e.message, message_en: e.message });
       updateSubmit();
       return;
     }
-    const out = await r.json();
+    const out = await jsonOf(r);
     if (spent && (r.ok || r.status === 409 || r.status === 403)) {
       // Spent (or refused as spent or invalid): never offer this token again.
       const have = stored(scope);
