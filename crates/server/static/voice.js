@@ -19,6 +19,11 @@
 'use strict';
 
 (() => {
+  // The primitives, for checking them against the RFCs' test vectors in the browser.
+  // They hold no secret: the tokens live in localStorage, not here.
+  globalThis.tongxinVoiceCrypto = Object.freeze({
+    blind, finalize, parseSpki, rsaVerifier, verifyReceipt, os2ip, i2osp, modInv, hex,
+  });
   const cfgEl = document.getElementById('voice-config');
   if (!cfgEl) return;
   const cfg = JSON.parse(cfgEl.textContent);
@@ -168,7 +173,6 @@
 
   const HLEN = 48;
   const SLEN = 48;
-  const KLEN = 256;
 
   async function mgf1(seed, len) {
     const chunks = [];
@@ -178,44 +182,53 @@
     return concat(...chunks).subarray(0, len);
   }
 
-  // EMSA-PSS-ENCODE (RFC 8017 §9.1.1), emBits = 2047, so emLen = 256.
-  async function pssEncode(msg) {
-    const emLen = KLEN;
+  // EMSA-PSS-ENCODE (RFC 8017 §9.1.1) for a modulus of `k` bytes with its top bit set:
+  // emBits = 8k - 1, so emLen = k and one leftmost bit is cleared. The salt is random
+  // unless given (the RFC 9474 test vectors give it).
+  async function pssEncode(msg, k, salt = random(SLEN)) {
+    const emLen = k;
     const mHash = await digest('SHA-384', msg);
-    const salt = random(SLEN);
     const h = await digest('SHA-384', concat(new Uint8Array(8), mHash, salt));
     const db = new Uint8Array(emLen - HLEN - 1);
     db[emLen - SLEN - HLEN - 2] = 0x01;
     db.set(salt, emLen - SLEN - HLEN - 1);
     const mask = await mgf1(h, db.length);
     for (let i = 0; i < db.length; i++) db[i] ^= mask[i];
-    db[0] &= 0x7f; // 8 * emLen - emBits = 1 leftmost bit cleared
+    db[0] &= 0x7f;
     return concat(db, h, Uint8Array.of(0xbc));
   }
 
-  function randomBelow(n) {
+  // Uniform in [1, n): rejection sampling over integers of n's byte length.
+  function randomBelow(n, k) {
     for (;;) {
-      const r = os2ip(random(KLEN)) & ((1n << 2048n) - 1n);
+      const r = os2ip(random(k));
       if (r > 0n && r < n) return r;
     }
   }
 
-  async function blind(pk, msg) {
-    const m = os2ip(await pssEncode(msg));
+  // RFC 9474 §4.2 Blind. `salt` and `r` are random unless given (test vectors).
+  async function blind(pk, msg, salt, r) {
+    const k = pk.nBytes.length;
+    const m = os2ip(await pssEncode(msg, k, salt));
     if (gcd(m, pk.n) !== 1n) throw new Error('blind: message not invertible');
     for (;;) {
-      const r = randomBelow(pk.n);
-      const inv = modInv(r, pk.n);
-      if (inv === null) continue;
-      const z = (m * modPow(r, pk.e, pk.n)) % pk.n;
-      return { blinded: i2osp(z, KLEN), inv };
+      const rr = r === undefined ? randomBelow(pk.n, k) : r;
+      const inv = modInv(rr, pk.n);
+      if (inv === null) {
+        if (r !== undefined) throw new Error('blind: r not invertible');
+        continue;
+      }
+      const z = (m * modPow(rr, pk.e, pk.n)) % pk.n;
+      return { blinded: i2osp(z, k), inv };
     }
   }
 
+  // RFC 9474 §4.4 Finalize: unblind, then verify (RSASSA-PSS-VERIFY, through WebCrypto).
   async function finalize(pk, verifier, msg, blindSig, inv) {
+    const k = pk.nBytes.length;
     const z = os2ip(blindSig);
-    if (z >= pk.n) throw new Error('finalize: signature out of range');
-    const sig = i2osp((z * inv) % pk.n, KLEN);
+    if (blindSig.length !== k || z >= pk.n) throw new Error('finalize: signature out of range');
+    const sig = i2osp((z * inv) % pk.n, k);
     const ok = await crypto.subtle.verify({ name: 'RSA-PSS', saltLength: SLEN }, verifier, sig, msg);
     if (!ok) throw new Error('finalize: the issuer signature does not verify');
     return sig;

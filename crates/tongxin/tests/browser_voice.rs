@@ -314,3 +314,87 @@ async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
 async fn a_named_report_is_routed_by_the_office_zh() {
     named_report_routed_by_the_office(Lang::Zh, "voice_routed_zh").await;
 }
+
+/// RFC 9474 Appendix A, the RSABSSA-SHA384-PSS-Deterministic vector (Privacy Pass type
+/// 0x0002's variant), run through the page's own script with the vector's salt and
+/// blinding factor: the blinded message and the final signature match byte for byte.
+/// And the script's log check: the county key's real proof verifies, while the proof
+/// against another entry, or under another log key, is refused.
+#[tokio::test]
+async fn the_page_script_meets_rfc_9474_and_refuses_keys_outside_the_log() {
+    let test = "voice_vectors";
+    let Some(ui) = Ui::start(test, DESKTOP).await else { return };
+    ui.goto("/login").await;
+    ui.sign_in(&format!("cadre.{TOWNSHIP}")).await;
+    ui.goto("/voice/new").await;
+    ui.wait_for("#voice-form:not([hidden])").await;
+
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("../../tokens/tests/vectors/rfc9474-a.json")).unwrap();
+    let v = vectors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "RSABSSA-SHA384-PSS-Deterministic")
+        .expect("the vector");
+    let got = ui
+        .js(
+            r#"
+const [v] = arguments;
+const T = globalThis.tongxinVoiceCrypto;
+const hx = (h) => { const x = h.replace(/^0x/, ''); return x.length % 2 ? '0' + x : x; };
+const bytes = (h) => Uint8Array.from(hx(h).match(/../g).map((x) => parseInt(x, 16)));
+const big = (h) => BigInt('0x' + hx(h));
+const n = big(v.n), e = big(v.e), inv = big(v.inv);
+const pk = { n, e, nBytes: bytes(v.n), eBytes: bytes(v.e) };
+return (async () => {
+  const b = await T.blind(pk, bytes(v.msg), bytes(v.salt), T.modInv(inv, n));
+  const sig = await T.finalize(pk, await T.rsaVerifier(pk), bytes(v.msg), bytes(v.blind_sig), b.inv);
+  return { blinded: T.hex(b.blinded), inv: b.inv === inv, sig: T.hex(sig) };
+})();
+"#,
+            vec![v.clone()],
+        )
+        .await;
+    let hex = |k: &str| v[k].as_str().unwrap().trim_start_matches("0x").to_ascii_lowercase();
+    assert_eq!(got["blinded"], json!(hex("blinded_msg")), "{test}: blinded message");
+    assert_eq!(got["inv"], json!(true), "{test}: blinding inverse");
+    assert_eq!(got["sig"], json!(hex("sig")), "{test}: unblinded signature");
+
+    // The log check, on the county's published key.
+    let status = format!("[data-token-status='{COUNTY}']");
+    wait_js_true(
+        &ui,
+        "the county's tokens",
+        &format!("const e = document.querySelector(\"{status}\"); return !!e && e.classList.contains('ok');"),
+        TOKENS_WAIT,
+    )
+    .await;
+    let outcomes = ui
+        .js(
+            r#"
+const T = globalThis.tongxinVoiceCrypto;
+const cfg = JSON.parse(document.getElementById('voice-config').textContent);
+const enc = new TextEncoder();
+const attempt = (p) => p.then(() => 'accepted', (e) => 'refused: ' + e.message);
+return (async () => {
+  const key = await (await fetch(`/api/voice/keys?scope=${arguments[0]}&period=${cfg.period}`)).json();
+  const record = enc.encode(key.log_record);
+  const other = enc.encode(key.log_record.replace('token-type 2', 'token-type 3'));
+  const name = cfg.log_key.split('+')[0];
+  const wrongKey = name + '+00000000+' + btoa(String.fromCharCode(1, ...new Uint8Array(32)));
+  return [
+    await attempt(T.verifyReceipt(key.proof, record, cfg.log_key)),
+    await attempt(T.verifyReceipt(key.proof, other, cfg.log_key)),
+    await attempt(T.verifyReceipt(key.proof, record, wrongKey)),
+  ];
+})();
+"#,
+            vec![json!(COUNTY)],
+        )
+        .await;
+    assert_eq!(outcomes[0], "accepted", "{test}: {outcomes}");
+    assert!(outcomes[1].as_str().unwrap().starts_with("refused"), "{test}: another entry: {outcomes}");
+    assert!(outcomes[2].as_str().unwrap().starts_with("refused"), "{test}: another log key: {outcomes}");
+    ui.finish().await;
+}
