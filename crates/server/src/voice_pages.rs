@@ -297,6 +297,10 @@ pub struct ReportView {
     pub overdue: Option<Which>,
     pub messages: Vec<MessageView>,
     pub rating: Option<Rating>,
+    /// The ledger demands the report cites: id and title.
+    pub cited_demands: Vec<(Uuid, String)>,
+    /// The bodies it cites, by name.
+    pub cited_bodies: Vec<String>,
 }
 
 impl ReportView {
@@ -387,7 +391,21 @@ async fn report_view(state: &AppState, r: &Report, now: DateTime<Utc>) -> Result
                 .collect()
         })
         .unwrap_or_default();
+    let mut cited_demands = Vec::new();
+    for id in &r.cited_demands {
+        if let Some(d) = state.store.demand(*id).await? {
+            cited_demands.push((d.id, d.title));
+        }
+    }
+    let mut cited_bodies = Vec::new();
+    for id in &r.cited_bodies {
+        if let Some(b) = body_label(state, *id).await? {
+            cited_bodies.push(b);
+        }
+    }
     Ok(ReportView {
+        cited_demands,
+        cited_bodies,
         id: r.id,
         state: r.state,
         escalation: r.escalation,

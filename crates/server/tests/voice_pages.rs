@@ -36,6 +36,7 @@ async fn file_named(app: &TestApp, body: Option<uuid::Uuid>) -> String {
             &json!({
                 "scope": SCOPE,
                 "addressed_body": body,
+                "cited_demands": [app.seed.village.id],
                 "content": {
                     "demanded": "每周填报三张内容相同的种植面积表",
                     "by_whom": "省农业农村厅种植业管理处",
@@ -164,6 +165,8 @@ async fn receipt_inbox_and_rating_work_with_plain_forms() {
         "acknowledge countdown: {html}"
     );
     assert!(html.contains("class=\"acknowledge\""));
+    let cited = format!("<a href=\"/demands/{}\">{}</a>", app.seed.village.id, app.seed.village.title);
+    assert!(html.contains(&cited), "the cited demand, linked: {html}");
     // Another body sees nothing, and cannot act on it.
     assert!(!app.get(Who::CityBureauStaff, "/voice/inbox").await.text().contains(&id));
     let r = app.post_form(Who::CityBureauStaff, &format!("/voice/inbox/{id}/acknowledge"), &[]).await;

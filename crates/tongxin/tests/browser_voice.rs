@@ -157,6 +157,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     ui.select("#f-addressed", &addressed).await;
     let mode = ui.text("#file-mode").await;
     assert!(mode.contains(lang.t("匿名", "anonymously")), "{test}: {mode}");
+    ui.full_page_screenshot(&format!("{test}_filing")).await;
     ui.click("#file-submit").await;
 
     // The receipt, shown once, with the log proof.
@@ -178,6 +179,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
         )
         .await;
     assert_eq!(left, json!(9), "{test}: one token spent");
+    ui.full_page_screenshot(&format!("{test}_receipt")).await;
     ui.sign_out().await;
 
     // The receipt, without a session.
@@ -210,6 +212,9 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     ui.wait_for(article).await;
     let answer =
         lang.t("已合并为一次视频会议，下月起执行。", "Merged into one video meeting from next month.");
+    let cited = ui.text(&format!("{article} .cited-demands")).await;
+    assert_eq!(cited, title, "{test}: the inbox shows the cited ledger demand");
+    ui.full_page_screenshot(&format!("{test}_inbox")).await;
     ui.type_into(&format!("{article} .answer-form textarea"), answer).await;
     ui.click_and_wait_for_new_page(&format!("{article} button.answer")).await;
     ui.wait_for("article.report[data-state='answered']").await;
@@ -226,6 +231,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     assert_eq!(ui.text("#report-state").await, lang.t("已办结", "closed"));
     assert!(ui.text("#report-rating").await.contains("4/5"));
     assert!(!ui.exists("#rate-form").await, "{test}: a closed report takes no rating");
+    ui.full_page_screenshot(&format!("{test}_closed")).await;
 
     // The public page: no sign-in, the department listed, its figures withheld under k.
     ui.goto("/voice/rates").await;
