@@ -42,7 +42,7 @@ impl std::fmt::Display for Invalid {
         match self.problems.as_slice() {
             [p] => write!(f, "{}: {}: {} / {}", self.file, p.at, p.zh, p.en),
             ps => {
-                write!(f, "{}: {} problems (处问题)", self.file, ps.len())?;
+                write!(f, "{}: {} 处问题 / {} problems", self.file, ps.len(), ps.len())?;
                 for p in ps {
                     write!(f, "\n  {}: {} / {}", p.at, p.zh, p.en)?;
                 }

@@ -88,6 +88,9 @@ pub struct Step {
     pub branch: Option<String>,
     /// Line of the step's id in the file that last defined it (0 when built in code).
     pub line: usize,
+    /// The file that last defined it (empty when built in code).
+    #[serde(default)]
+    pub file: String,
 }
 
 impl Step {
@@ -111,6 +114,9 @@ pub struct Branch {
     /// Where the probability comes from.
     pub source: String,
     pub line: usize,
+    /// The file that last defined it.
+    #[serde(default)]
+    pub file: String,
 }
 
 /// A process template, ready to use.
@@ -266,6 +272,7 @@ fn new_step(r: &RawStep, branch: Option<&str>, text: &str, problems: &mut Vec<Pr
         note: r.note.clone(),
         branch: branch.map(str::to_owned),
         line,
+        file: String::new(),
     }
 }
 
@@ -351,6 +358,7 @@ fn new_branch(r: &RawBranch, text: &str, problems: &mut Vec<Problem>) -> Branch 
         rejoin: r.rejoin.clone(),
         source,
         line,
+        file: String::new(),
     }
 }
 
@@ -364,6 +372,7 @@ fn merge_steps(
     editing: bool,
     problems: &mut Vec<Problem>,
 ) {
+    let file = t.files.last().cloned().unwrap_or_default();
     for r in raws {
         let id = r.id.get_ref().trim().to_owned();
         let line = line_of(text, r.id.span().start);
@@ -384,10 +393,14 @@ fn merge_steps(
             continue;
         }
         match t.steps.iter_mut().find(|s| s.id == id) {
-            Some(s) if editing => edit_step(s, r, text, problems),
+            Some(s) if editing => {
+                edit_step(s, r, text, problems);
+                s.file = file.clone();
+            }
             Some(_) => problems.push(Problem::new(step_at(&id, line), "步骤 id 重复", "duplicate step id")),
             None => {
-                let s = new_step(r, branch, text, problems);
+                let mut s = new_step(r, branch, text, problems);
+                s.file = file.clone();
                 t.steps.push(s);
             }
         }
@@ -451,12 +464,14 @@ fn merge_file(t: &mut Template, raw: &RawFile, text: &str, editing: bool, proble
                     b.en = v.clone();
                 }
                 b.line = line;
+                b.file = t.files.last().cloned().unwrap_or_default();
             }
             Some(_) => {
                 problems.push(Problem::new(branch_at(&id, line), "分支 id 重复", "duplicate branch id"))
             }
             None => {
-                let b = new_branch(rb, text, problems);
+                let mut b = new_branch(rb, text, problems);
+                b.file = t.files.last().cloned().unwrap_or_default();
                 t.branches.push(b);
             }
         }
@@ -466,6 +481,22 @@ fn merge_file(t: &mut Template, raw: &RawFile, text: &str, editing: bool, proble
 
 /// Every check on a finished template: durations, references, probabilities, cycles.
 pub fn validate(t: &Template) -> Vec<Problem> {
+    let current = t.files.last().map(String::as_str).unwrap_or("");
+    // A step or branch defined in an earlier file (the base of an edit) names that file.
+    let step_at = |id: &str, line: usize, file: &str| {
+        if file.is_empty() || file == current {
+            step_at(id, line)
+        } else {
+            format!("step \"{id}\" ({file} line {line})")
+        }
+    };
+    let branch_at = |id: &str, line: usize, file: &str| {
+        if file.is_empty() || file == current {
+            branch_at(id, line)
+        } else {
+            format!("branch \"{id}\" ({file} line {line})")
+        }
+    };
     let mut problems = Vec::new();
     if t.id.trim().is_empty() {
         problems.push(Problem::new("id", "模板 id 不能为空", "the template id must not be empty"));
@@ -480,7 +511,7 @@ pub fn validate(t: &Template) -> Vec<Problem> {
     let by_id: HashMap<&str, &Step> = t.steps.iter().map(|s| (s.id.as_str(), s)).collect();
     let branch_ids: HashSet<&str> = t.branches.iter().map(|b| b.id.as_str()).collect();
     for s in &t.steps {
-        let at = step_at(&s.id, s.line);
+        let at = step_at(&s.id, s.line, &s.file);
         if s.typical < s.min {
             problems.push(Problem::new(
                 &at,
@@ -533,7 +564,7 @@ pub fn validate(t: &Template) -> Vec<Problem> {
         }
     }
     for b in &t.branches {
-        let at = branch_at(&b.id, b.line);
+        let at = branch_at(&b.id, b.line, &b.file);
         if !(b.probability.is_finite() && (0.0..=1.0).contains(&b.probability)) {
             problems.push(Problem::new(
                 &at,
@@ -579,7 +610,7 @@ pub fn validate(t: &Template) -> Vec<Problem> {
     {
         let first = by_id[cycle[0].as_str()];
         problems.push(Problem::new(
-            step_at(&first.id, first.line),
+            step_at(&first.id, first.line, &first.file),
             format!("步骤依赖成环：{}", cycle.join(" → ")),
             format!("dependency cycle: {}", cycle.join(" → ")),
         ));
@@ -650,14 +681,23 @@ fn find_cycle(t: &Template) -> Option<Vec<String>> {
         state[v] = 2;
         None
     }
-    for v in 0..n {
+    // Start from the steps the last file defined, so an edit's cycle is reported at the edit.
+    let current = t.files.last().map(String::as_str).unwrap_or("");
+    let mut starts: Vec<usize> = (0..n).collect();
+    starts.sort_by_key(|&i| t.steps[i].file != current);
+    for v in starts {
         if state[v] == 0
             && let Some(c) = dfs(v, &preds, &mut state, &mut stack)
         {
-            // Predecessor edges walked backwards: reverse to read in execution order.
-            let mut ids: Vec<String> = c.into_iter().map(|i| t.steps[i].id.clone()).collect();
-            ids.reverse();
-            return Some(ids);
+            // Predecessor edges walked backwards: reverse to read in execution order, then
+            // begin at a step of the last file when there is one.
+            let mut c: Vec<usize> = c.into_iter().rev().collect();
+            c.pop();
+            if let Some(k) = c.iter().position(|&i| t.steps[i].file == current) {
+                c.rotate_left(k);
+            }
+            c.push(c[0]);
+            return Some(c.into_iter().map(|i| t.steps[i].id.clone()).collect());
         }
     }
     None

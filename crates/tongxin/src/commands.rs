@@ -65,6 +65,8 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Verify { command } => crate::verify::run(command).await,
+        Command::Directive { command } => crate::directive::run(command),
+        Command::Bench { command: BenchCommand::Directives(args) } => crate::bench_directives::run(args).await,
         Command::Voice(args) => crate::voice_cli::run(args).await,
     }
 }

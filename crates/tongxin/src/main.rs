@@ -3,10 +3,12 @@
 
 mod appends;
 mod bench;
+mod bench_directives;
 mod bench_rules;
 mod bench_voice;
 mod check;
 mod commands;
+mod directive;
 mod verify;
 mod voice_cli;
 
@@ -140,6 +142,11 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Directives before issuance: deadline feasibility, conflicts, burden.
+    Directive {
+        #[command(subcommand)]
+        command: directive::DirectiveCommand,
+    },
     /// Verify a receipt or a whole transparency log, without trusting its server.
     Verify {
         #[command(subcommand)]
@@ -238,6 +245,9 @@ enum BenchCommand {
     /// filed per second end to end over HTTP on loopback (SQLite, log appends included),
     /// then a check that every acknowledged filing is stored and logged.
     Voice(bench_voice::VoiceBenchArgs),
+    /// Directive checks: a 1,000-unit directive on a 20-step template with 3 risky
+    /// branches (10,000 Monte Carlo runs), then conflicts against 1,000 active directives.
+    Directives(bench_directives::DirectivesBenchArgs),
     /// Sustained appends into the log of `--db` until stopped (or `--entries`), printing
     /// every acknowledged index and every published checkpoint: the load of the
     /// crash tests.
