@@ -831,3 +831,72 @@ async fn rates_page(
     units.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(render(&RatesPage { c: chrome(l, None, "/voice/rates"), year, k: K, bodies, units }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, received: Option<u32>) -> RateRow {
+        let v = |x: f64| received.map(|_| x);
+        RateRow {
+            id: name.to_owned(),
+            name: name.to_owned(),
+            received,
+            ack_on_time: v(0.9),
+            answer_on_time: v(0.75),
+            resolved: v(0.5),
+            satisfaction: v(4.25),
+            median_days: v(6.0),
+        }
+    }
+
+    #[test]
+    fn rates_show_figures_at_k_and_withhold_them_below() {
+        let mut bodies = [row("迟缓厅", None), row("甲厅", Some(12)), row("乙厅", Some(40))];
+        bodies[2].answer_on_time = Some(0.95);
+        bodies.sort_by(|a, b| a.rank().cmp(&b.rank()).then_with(|| a.name.cmp(&b.name)));
+        let names: Vec<&str> = bodies.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["乙厅", "甲厅", "迟缓厅"], "most responsive first, withheld last");
+        for (l, withheld) in [(Lang::Zh, "少于 10 份，不公开"), (Lang::En, "fewer than 10, not shown")]
+        {
+            let page = RatesPage {
+                c: chrome(l, None, "/voice/rates"),
+                year: 2026,
+                k: 10,
+                bodies: bodies
+                    .iter()
+                    .map(|r| RateRow { id: r.id.clone(), name: r.name.clone(), ..*r })
+                    .collect(),
+                units: Vec::new(),
+            };
+            let html = page.render().unwrap();
+            assert!(
+                html.contains("<td>12</td><td>90%</td><td>75%</td><td>50%</td><td>4.2</td><td>6.0</td>"),
+                "{html}"
+            );
+            assert!(
+                html.contains(&format!("<td colspan=\"6\" class=\"suppressed\">{withheld}</td>")),
+                "{html}"
+            );
+        }
+    }
+
+    #[test]
+    fn countdowns_read_as_people_count() {
+        let d = |left, met| DeadlineView { due: NaiveDate::from_ymd_opt(2026, 12, 2).unwrap(), left, met };
+        assert_eq!(d(3, None).text(&Lang::Zh), "剩 3 个工作日");
+        assert_eq!(d(-2, None).text(&Lang::En), "overdue by 2 working day(s)");
+        assert_eq!(d(-2, None).class(), "overdue");
+        assert_eq!(d(1, None).class(), "soon");
+        assert_eq!(d(0, Some(true)).text(&Lang::Zh), "按时完成");
+        assert_eq!(d(0, Some(false)).class(), "late");
+    }
+
+    #[test]
+    fn the_data_block_cannot_end_its_script_element() {
+        let s = json_block(&json!({"x": "</script><script>alert(1)</script>&"}));
+        assert!(!s.contains('<') && !s.contains('>') && !s.contains('&'));
+        let back: Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(back["x"], "</script><script>alert(1)</script>&");
+    }
+}

@@ -17,7 +17,7 @@ mod browser_support;
 
 use std::time::{Duration, Instant};
 
-use browser_support::{DESKTOP, Ui};
+use browser_support::{DESKTOP, NARROW, Ui};
 use serde_json::json;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +66,25 @@ async fn wait_js_true(ui: &Ui, what: &str, script: &str, limit: Duration) {
     }
 }
 
+/// Waits until the page has taken the tokens of every scope it offers (the status lines
+/// above the form stop changing, so the form's fields stop moving).
+async fn wait_tokens_settled(ui: &Ui) {
+    wait_js_true(
+        ui,
+        "every scope's tokens",
+        "const s = Array.from(document.querySelectorAll('.token-status')); \
+         return s.length > 0 && s.every(e => e.classList.contains('ok') || e.classList.contains('bad'));",
+        TOKENS_WAIT,
+    )
+    .await;
+}
+
+/// A phone-width page must not scroll sideways.
+async fn assert_fits(ui: &Ui, what: &str) {
+    let fits = ui.js("return document.documentElement.scrollWidth <= window.innerWidth", Vec::new()).await;
+    assert_eq!(fits, json!(true), "{}: {what} overflows a narrow window sideways", ui.test);
+}
+
 async fn open_receipt(ui: &Ui, secret: &str) {
     ui.goto("/voice/receipt").await;
     ui.type_into("#secret", secret).await;
@@ -111,6 +130,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
         TOKENS_WAIT,
     )
     .await;
+    wait_tokens_settled(&ui).await;
     let stored = ui
         .js(
             &format!("return JSON.parse(localStorage.getItem('tongxin.voice.tokens.v1.{COUNTY}.' + JSON.parse(document.getElementById('voice-config').textContent).period)).tokens.length"),
@@ -255,7 +275,7 @@ async fn a_cadre_files_anonymously_the_body_answers_and_the_submitter_rates_en()
 /// county office's escalation list, which routes it to the department; the department
 /// then finds it in its inbox, marked as filed by name.
 async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
-    let Some(ui) = Ui::start(test, DESKTOP).await else { return };
+    let Some(ui) = Ui::start(test, NARROW).await else { return };
     if lang == Lang::En {
         ui.goto("/lang/en?next=/login").await;
     } else {
@@ -264,6 +284,7 @@ async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
     ui.sign_in(&format!("cadre.{COUNTY}")).await;
     ui.goto("/voice/new").await;
     ui.wait_for("#voice-form:not([hidden])").await;
+    wait_tokens_settled(&ui).await;
     let demanded = lang.t(
         "同一数据每月向三个处室分别报送",
         "The same figures reported monthly to three divisions separately",
@@ -272,7 +293,8 @@ async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
     ui.type_into("#f-by_whom", DEPARTMENT).await;
     ui.type_into("#f-cost", lang.t("每月约 2 个工作日", "about 2 working days a month")).await;
     ui.type_into("#f-fix", lang.t("一次报送，处室共享", "Report once, shared between divisions")).await;
-    ui.click("#file-named").await;
+    assert_fits(&ui, "the filing page").await;
+    ui.click("#file-named-label").await;
     let mode = ui.text("#file-mode").await;
     assert!(mode.contains(lang.t("实名", "by name")), "{test}: {mode}");
     ui.click("#file-submit").await;
@@ -284,6 +306,7 @@ async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
     )
     .await;
     let secret = ui.text("#receipt-secret").await;
+    assert_fits(&ui, "the receipt").await;
     ui.sign_out().await;
 
     // The county office routes it.
@@ -291,6 +314,8 @@ async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
     ui.goto("/voice/escalations").await;
     let article = "article.report[data-state='submitted']";
     assert!(ui.text(article).await.contains(demanded), "{test}: the unaddressed report is on the list");
+    assert_fits(&ui, "the escalation list").await;
+    ui.full_page_screenshot(&format!("{test}_escalations")).await;
     let department = ui
         .js(
             "const o = Array.from(document.querySelectorAll('select.route-to option')).find(o => o.textContent === arguments[0]); return o ? o.value : null;",
@@ -313,6 +338,11 @@ async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
     ui.sign_out().await;
     open_receipt(&ui, &secret).await;
     assert_eq!(ui.text("#report-addressed").await, DEPARTMENT);
+    assert_fits(&ui, "the receipt page").await;
+    ui.goto("/voice/rates").await;
+    ui.wait_for("#rates-bodies").await;
+    assert_fits(&ui, "the responsiveness page").await;
+    ui.full_page_screenshot(&format!("{test}_rates")).await;
     ui.finish().await;
 }
 
