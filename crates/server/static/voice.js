@@ -518,14 +518,16 @@
     const c = d.cost || {};
     const parts = [];
     if (c.cadre_hours) parts.push(t(`每单位干部工时 ${c.cadre_hours} 小时`, `${c.cadre_hours} cadre-hours per unit`));
-    if (c.cadres_required) parts.push(t(`需 ${c.cadres_required} 名干部参与`, `${c.cadres_required} cadres required`));
+    if (c.cadres_required) parts.push(t(`需 ${c.cadres_required} 名干部参与`, `cadres required: ${c.cadres_required}`));
     if (c.host_person_days) parts.push(t(`接待 ${c.host_person_days} 人日`, `${c.host_person_days} host person-days`));
     if (c.visitors) parts.push(t(`来访 ${c.visitors} 人`, `${c.visitors} visitors`));
     if (c.forms) parts.push(t(`表格 ${c.forms} 张`, `${c.forms} forms`));
     if (c.fields && c.fields.length) parts.push(t(`数据项 ${c.fields.length} 个`, `${c.fields.length} data fields`));
     if (c.indicators) parts.push(t(`考核指标 ${c.indicators} 项`, `${c.indicators} indicators`));
     const when = (d.starts_at || '').slice(0, 10);
-    return `《${d.title}》${when ? '（' + when + '）' : ''}：${parts.join('；') || t('台账未记成本', 'no cost in the ledger')}`;
+    const dated = when ? t(`（${when}）`, ` (${when})`) : '';
+    const cost = parts.join(t('；', '; ')) || t('台账未记成本', 'no cost in the ledger');
+    return `《${d.title}》${dated}${t('：', ': ')}${cost}`;
   }
 
   function renderCited() {
@@ -559,7 +561,7 @@
       cost.value = cost.value.trim() ? cost.value.replace(/\s+$/, '') + '\n' + line : line;
       const by = $('f-by_whom');
       if (item.source_name && !by.value.includes(item.source_name)) {
-        by.value = by.value.trim() ? by.value.replace(/\s+$/, '') + '；' + item.source_name : item.source_name;
+        by.value = by.value.trim() ? by.value.replace(/\s+$/, '') + t('；', '; ') + item.source_name : item.source_name;
       }
     }
     renderCited();
