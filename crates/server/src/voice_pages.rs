@@ -142,6 +142,19 @@ struct FilePage {
     script_sri: String,
 }
 
+/// How many days before a month ends the page also takes next month's allowance.
+pub const PREPARE_NEXT_DAYS: u64 = 5;
+
+/// Next month's period label when `today` (a China date) is within
+/// [`PREPARE_NEXT_DAYS`] days of the month's end, so that the first report of a month
+/// spends a token taken days before rather than seconds before.
+pub fn next_period_to_prepare(today: NaiveDate) -> Option<String> {
+    let first = today.with_day(1)?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    let days_left = u64::try_from((next - today).num_days()).ok()?;
+    (days_left <= PREPARE_NEXT_DAYS).then(|| format!("{:04}-{:02}", next.year(), next.month()))
+}
+
 impl FilePage {
     /// The script URL's version: its hash's first 16 hex digits.
     fn short_hash(&self) -> &str {
@@ -215,6 +228,7 @@ async fn file_page(State(state): State<AppState>, l: Lang, PageUser(user): PageU
     let config = json!({
         "lang": l.param(),
         "period": period,
+        "next_period": next_period_to_prepare(china_date(Utc::now())),
         "allowance": ALLOWANCE,
         "k": K,
         "log_key": log_key,
@@ -879,6 +893,17 @@ mod tests {
                 "{html}"
             );
         }
+    }
+
+    #[test]
+    fn next_month_is_prepared_in_the_last_days_only() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(next_period_to_prepare(d(2026, 11, 25)), None);
+        assert_eq!(next_period_to_prepare(d(2026, 11, 26)).as_deref(), Some("2026-12"));
+        assert_eq!(next_period_to_prepare(d(2026, 12, 31)).as_deref(), Some("2027-01"));
+        assert_eq!(next_period_to_prepare(d(2027, 2, 23)), None);
+        assert_eq!(next_period_to_prepare(d(2027, 2, 24)).as_deref(), Some("2027-03"));
+        assert_eq!(next_period_to_prepare(d(2027, 3, 1)), None);
     }
 
     #[test]

@@ -354,12 +354,12 @@
     return line === undefined ? null : line.slice(name.length + 1);
   }
 
-  async function checkedKey(scope) {
+  async function checkedKey(scope, period) {
     const r = await fetch('/api/voice/keys/ensure', {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ scope, period: cfg.period }),
+      body: JSON.stringify({ scope, period }),
     });
     const key = await jsonOf(r);
     if (!r.ok) throw new Error(zh ? key.message_zh : key.message_en);
@@ -369,7 +369,7 @@
     const record = key.log_record;
     if (
       recordField(record, 'scope') !== scope ||
-      recordField(record, 'period') !== cfg.period ||
+      recordField(record, 'period') !== period ||
       recordField(record, 'token-key-id') !== key.token_key_id ||
       !equal(b64dec(recordField(record, 'token-key') || ''), spki)
     ) {
@@ -385,11 +385,12 @@
 
   // ----- the allowance -----
 
-  const storageKey = (scope) => `tongxin.voice.tokens.v1.${scope}.${cfg.period}`;
+  const storageKey = (scope, period) => `tongxin.voice.tokens.v1.${scope}.${period}`;
 
-  function stored(scope) {
+  // The tokens kept for `scope` and `period` (this month's by default).
+  function stored(scope, period = cfg.period) {
     try {
-      const v = JSON.parse(localStorage.getItem(storageKey(scope)) || 'null');
+      const v = JSON.parse(localStorage.getItem(storageKey(scope, period)) || 'null');
       return v && Array.isArray(v.tokens) ? v : null;
     } catch {
       return null;
@@ -397,11 +398,11 @@
   }
 
   function store(scope, v) {
-    localStorage.setItem(storageKey(scope), JSON.stringify(v));
+    localStorage.setItem(storageKey(scope, v.period), JSON.stringify(v));
   }
 
-  async function obtain(scope) {
-    const k = await checkedKey(scope);
+  async function obtain(scope, period) {
+    const k = await checkedKey(scope, period);
     const pk = parseSpki(k.spki);
     const verifier = await rsaVerifier(pk);
     const challengeDigest = await digest('SHA-256', k.challenge);
@@ -417,7 +418,7 @@
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ scope, period: cfg.period, requests: pending.map((p) => p.request) }),
+      body: JSON.stringify({ scope, period, requests: pending.map((p) => p.request) }),
     });
     const body = await jsonOf(r);
     if (!r.ok) {
@@ -431,7 +432,7 @@
       const sig = await finalize(pk, verifier, pending[i].input, b64dec(body.responses[i]), pending[i].inv);
       tokens.push(b64enc(concat(pending[i].input, sig)));
     }
-    const v = { scope, period: cfg.period, token_key_id: k.key.token_key_id, log_index: Number(k.index), tokens };
+    const v = { scope, period, token_key_id: k.key.token_key_id, log_index: Number(k.index), tokens };
     store(scope, v);
     return v;
   }
@@ -444,8 +445,10 @@
     }
   }
 
-  function tokenText(v) {
-    return t(`本月匿名凭证：剩 ${v.tokens.length} 个`, `anonymous tokens this month: ${v.tokens.length} left`);
+  function tokenText(v, next) {
+    const now = t(`本月匿名凭证：剩 ${v.tokens.length} 个`, `anonymous tokens this month: ${v.tokens.length} left`);
+    if (!next) return now;
+    return now + t(`；下月 ${next.tokens.length} 个已备好`, `; next month's ${next.tokens.length} ready`);
   }
 
   // Tokens of past periods can no longer be spent: drop them.
@@ -453,11 +456,19 @@
     const prefix = 'tongxin.voice.tokens.v1.';
     for (let i = localStorage.length - 1; i >= 0; i--) {
       const k = localStorage.key(i);
-      if (k && k.startsWith(prefix) && !k.endsWith('.' + cfg.period)) localStorage.removeItem(k);
+      if (!k || !k.startsWith(prefix)) continue;
+      if (!k.endsWith('.' + cfg.period) && !(cfg.next_period && k.endsWith('.' + cfg.next_period))) {
+        localStorage.removeItem(k);
+      }
     }
   }
 
   async function prepareAll() {
+    await prepareScopes();
+    document.body.dataset.tokens = 'settled';
+  }
+
+  async function prepareScopes() {
     dropPastPeriods();
     // One scope after another, every scope the cadre may choose, whichever they use
     // (the preselected one first, so that it is ready soonest).
@@ -465,26 +476,42 @@
     const order = cfg.scopes.filter((x) => x.choosable);
     order.sort((a, b) => (b.code === first) - (a.code === first));
     for (const s of order) {
-      const have = stored(s.code);
-      if (have) {
-        showTokens(s.code, tokenText(have), 'ok');
-        updateSubmit();
-        continue;
+      let have = stored(s.code);
+      if (!have) {
+        showTokens(s.code, t('正在核验密钥并领取凭证…', 'checking the key and taking tokens…'), 'busy');
+        try {
+          have = await obtain(s.code, cfg.period);
+        } catch (e) {
+          showTokens(s.code, refusal(e), 'bad');
+          updateSubmit();
+          continue;
+        }
       }
-      showTokens(s.code, t('正在核验密钥并领取凭证…', 'checking the key and taking tokens…'), 'busy');
-      try {
-        const v = await obtain(s.code);
-        showTokens(s.code, tokenText(v), 'ok');
-      } catch (e) {
-        const msg =
-          e.status === 409
-            ? t('本月该范围的凭证已在别处领取；可在领取它们的浏览器中匿名提交，或实名提交。',
-                'this month\'s tokens for this scope were taken elsewhere; file from that browser, or by name.')
-            : e.message;
-        showTokens(s.code, msg, 'bad');
-      }
+      showTokens(s.code, tokenText(have), 'ok');
       updateSubmit();
     }
+    // In a month's last days, next month's allowance too, so that the first report of
+    // the month spends a token taken days before, not seconds before.
+    if (!cfg.next_period) return;
+    for (const s of order) {
+      if (!stored(s.code)) continue;
+      let next = stored(s.code, cfg.next_period);
+      if (!next) {
+        try {
+          next = await obtain(s.code, cfg.next_period);
+        } catch {
+          continue; // this month's tokens stand; next month's are tried on the next visit
+        }
+      }
+      showTokens(s.code, tokenText(stored(s.code), next), 'ok');
+    }
+  }
+
+  function refusal(e) {
+    return e.status === 409
+      ? t('本月该范围的凭证已在别处领取；可在领取它们的浏览器中匿名提交，或实名提交。',
+          'this month\'s tokens for this scope were taken elsewhere; file from that browser, or by name.')
+      : e.message;
   }
 
   // ----- the form -----

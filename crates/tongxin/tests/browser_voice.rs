@@ -72,8 +72,7 @@ async fn wait_tokens_settled(ui: &Ui) {
     wait_js_true(
         ui,
         "every scope's tokens",
-        "const s = Array.from(document.querySelectorAll('.token-status')); \
-         return s.length > 0 && s.every(e => e.classList.contains('ok') || e.classList.contains('bad'));",
+        "return document.body.dataset.tokens === 'settled';",
         TOKENS_WAIT,
     )
     .await;
@@ -138,6 +137,19 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
         )
         .await;
     assert_eq!(stored, json!(10), "{test}: the allowance is kept in the browser");
+    // In a month's last days, next month's allowance is taken ahead too.
+    let next = ui
+        .js(
+            &format!(
+                "const c = JSON.parse(document.getElementById('voice-config').textContent); \
+                 if (!c.next_period) return null; \
+                 const v = JSON.parse(localStorage.getItem('tongxin.voice.tokens.v1.{COUNTY}.' + c.next_period)); \
+                 return v ? v.tokens.length : 0;"
+            ),
+            Vec::new(),
+        )
+        .await;
+    assert!(next.is_null() || next == json!(10), "{test}: next month's allowance: {next}");
 
     // The report: cite a ledger demand (its cost comes from the ledger).
     ui.type_into(
