@@ -304,7 +304,7 @@ struct VoiceKeyInput {
     period: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/voice/keys/ensure", tag = "voice", request_body = VoiceKeyInput, responses((status = 200, body = Value, description = "the issuer key of the scope and period (made if missing): token_key (SPKI, base64), token_key_id, not_before, not_after, log_index, log_record, server_name, challenge"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not office/admin within scope, nor a cadre of the scope"), (status = 422, body = ErrorBody, description = "bad scope or period, or a scope under k cadres")))]
+#[utoipa::path(post, path = "/api/voice/keys/ensure", tag = "voice", request_body = VoiceKeyInput, responses((status = 200, body = Value, description = "the issuer key of the scope and period (made if missing): token_key (SPKI, base64), token_key_id, not_before, not_after, log_index, log_record, proof (the c2sp.org/tlog-proof@v1 receipt of log_record once a checkpoint covers it, else null), server_name, challenge"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not office/admin within scope, nor a cadre of the scope"), (status = 422, body = ErrorBody, description = "bad scope or period, or a scope under k cadres")))]
 async fn ensure_keys(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
