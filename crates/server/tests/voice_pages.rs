@@ -241,11 +241,17 @@ async fn the_office_routes_what_is_left_to_it() {
     assert!(html.contains("class=\"route\""), "{html}");
     assert!(html.contains("未指定部门"));
     let id = report_id(&app.get(Who::CountyOffice, "/api/voice/inbox").await.json());
+    // Escalated by hand: the list shows the level and the cause.
+    let r = app.post_form(Who::CountyOffice, &format!("/voice/inbox/{id}/escalate"), &[]).await;
+    assert!(r.status.is_redirection(), "{}", r.text());
+    let html = app.get(Who::CountyOffice, "/voice/escalations").await.text();
+    assert!(html.contains("提级 1 · 减负办提级"), "{html}");
+    let r = app.post_form(Who::DepartmentStaff, &format!("/voice/inbox/{id}/escalate"), &[]).await;
+    assert!(matches!(r.status, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND), "{}", r.status);
     let to = app.fx.department.id.to_string();
     let r = app.post_form(Who::CountyOffice, &format!("/voice/inbox/{id}/route"), &[("body", &to)]).await;
     assert!(r.status.is_redirection(), "{}", r.text());
     assert_eq!(r.header(header::LOCATION), Some(format!("/voice/escalations#r-{id}").as_str()));
-    assert!(!app.get(Who::CountyOffice, "/voice/escalations").await.text().contains(&id));
     assert!(app.get(Who::DepartmentStaff, "/voice/inbox").await.text().contains(&id));
     let r = app.post_form(Who::CountyOffice, &format!("/voice/inbox/{id}/route"), &[("body", "nope")]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
