@@ -210,14 +210,19 @@ async fn file_page(State(state): State<AppState>, l: Lang, PageUser(user): PageU
         let scopes = scope_choices(&state, &user).await.or_page(l)?;
         let lineage = user.scope.lineage();
         let province = lineage.first().cloned();
-        let mut bodies: Vec<BodyChoice> = state
-            .store
-            .bodies(province.as_ref())
-            .await
-            .or_page(l)?
-            .into_iter()
+        let all = state.store.bodies(province.as_ref()).await.or_page(l)?;
+        let names: HashMap<Uuid, &str> = all.iter().map(|b| (b.id, b.name.as_str())).collect();
+        // A division is named with its department, so that the list groups them.
+        let mut bodies: Vec<BodyChoice> = all
+            .iter()
             .filter(|b| lineage.contains(&b.unit))
-            .map(|b| BodyChoice { id: b.id, name: b.name })
+            .map(|b| BodyChoice {
+                id: b.id,
+                name: match b.parent.and_then(|p| names.get(&p)) {
+                    Some(p) => format!("{p} · {}", b.name),
+                    None => b.name.clone(),
+                },
+            })
             .collect();
         bodies.sort_by(|a, b| a.name.cmp(&b.name));
         (scopes, bodies)
