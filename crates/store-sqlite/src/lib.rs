@@ -36,6 +36,8 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// The database, for the import's own connection.
     location: bulk::Location,
+    /// The group-committing writer of the safe voice's filing path (see `voice.rs`).
+    voice_writer: voice::WriterSlot,
 }
 
 /// The RFC 6962 root of the empty tree: SHA-256 of the empty string.
@@ -124,7 +126,7 @@ impl SqliteStore {
                 .map_err(db)?
         };
         migrate::run(&write).await?;
-        Ok(SqliteStore { read, write, location })
+        Ok(SqliteStore { read, write, location, voice_writer: Default::default() })
     }
 
     /// `BEGIN IMMEDIATE`: take the write lock up front so a transaction never fails
