@@ -24,6 +24,7 @@ pub mod directive;
 pub mod error;
 pub mod feasibility;
 pub mod template;
+pub mod workload;
 
 pub use burden::{BurdenImpact, RollupBurden, UnitBurden, WeekLoad};
 pub use calendar::{Calendar, DayKind};
