@@ -42,6 +42,9 @@ pub struct AppState {
     pub log: Option<tongxin_log::Log>,
     /// The burden engine (rules, findings, rollups), loaded on first use.
     pub burden: std::sync::Arc<burden::Burden>,
+    /// Where this process published the filing page's script hash in the log
+    /// ([`voice_pages::publish_script`]), once it has.
+    pub script_log_index: Arc<std::sync::OnceLock<u64>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -56,6 +59,9 @@ pub struct Config {
     /// How often the safe voice's sweep escalates overdue reports and closes quietly
     /// answered ones; `None`: no background sweep (tests run it by hand).
     pub voice_sweep_every: Option<Duration>,
+    /// Publish the SHA-256 of the filing page's script in the log at startup (when a log
+    /// is served), so that anyone can check the script the browser runs.
+    pub publish_script: bool,
 }
 
 /// The whole application: API, pages and static assets, with CSRF protection on every
@@ -69,7 +75,10 @@ pub fn app(store: Arc<dyn Store>, config: Config) -> Router {
 /// public log page.
 pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_log::Log>) -> Router {
     let burden = burden::Burden::new(config.rules.clone().unwrap_or_else(tongxin_rules::RuleSet::national));
-    let state = AppState { store, config: Arc::new(config), log, burden };
+    let state = AppState { store, config: Arc::new(config), log, burden, script_log_index: Arc::default() };
+    if state.config.publish_script {
+        voice_pages::publish_script(state.clone());
+    }
     if let Some(every) = state.config.voice_sweep_every {
         voice_loop::spawn_sweeper(state.clone(), every);
     }

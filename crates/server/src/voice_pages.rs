@@ -57,6 +57,28 @@ fn script_hex() -> String {
     script_sha256().iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The log record that publishes the script's hash: a text entry naming what it is, the
+/// path it is served at and its SHA-256 in hex.
+pub fn script_record() -> Vec<u8> {
+    format!("tongxin/voice/script/v1\npath /static/voice.js\nsha256 {}\n", script_hex()).into_bytes()
+}
+
+/// Appends [`script_record`] to the log in the background and remembers its index in
+/// `state.script_log_index`. Each start publishes it again: a restart costs one small
+/// entry, and the filing page always names an entry this very process vouches for.
+pub fn publish_script(state: AppState) {
+    let Some(log) = state.log.clone() else { return };
+    tokio::spawn(async move {
+        match log.append(script_record()).await {
+            Ok(index) => {
+                state.script_log_index.set(index).ok();
+                tracing::info!(index, "published the filing script's hash in the log");
+            }
+            Err(e) => tracing::error!(error = %e, "could not publish the filing script's hash in the log"),
+        }
+    });
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/static/voice.js", get(script))
@@ -140,6 +162,8 @@ struct FilePage {
     logged: bool,
     script_hex: String,
     script_sri: String,
+    /// The log index of this process's publication of the script hash.
+    script_log_index: Option<u64>,
 }
 
 /// How many days before a month ends the page also takes next month's allowance.
@@ -252,6 +276,7 @@ async fn file_page(State(state): State<AppState>, l: Lang, PageUser(user): PageU
         logged: log_key.is_some(),
         script_hex: script_hex(),
         script_sri: STANDARD.encode(script_sha256()),
+        script_log_index: state.script_log_index.get().copied(),
     };
     Ok(no_store(render(&page)))
 }

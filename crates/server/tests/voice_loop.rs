@@ -88,7 +88,10 @@ async fn the_office_routes_the_department_assigns_and_both_sides_write() {
     assert_eq!(r.json()["addressed_body"], json!(dept));
     // Routed and not escalated: no longer the office's, now the department's.
     app.get(Who::CountyOffice, &path("")).await.error(StatusCode::NOT_FOUND, "not_found");
-    assert_eq!(ids(&app.get(Who::DepartmentStaff, "/api/voice/inbox").await.json()), [id.clone()]);
+    assert_eq!(
+        ids(&app.get(Who::DepartmentStaff, "/api/voice/inbox").await.json()),
+        std::slice::from_ref(&id)
+    );
     assert!(ids(&app.get(Who::DivisionStaff, "/api/voice/inbox").await.json()).is_empty());
 
     // The department assigns it to a division of its own, not to another body.
@@ -98,9 +101,12 @@ async fn the_office_routes_the_department_assigns_and_both_sides_write() {
     let div = app.fx.division_a.id;
     let r = app.post_json(Who::DepartmentStaff, &path("/assign"), &json!({"body": div})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(ids(&app.get(Who::DivisionStaff, "/api/voice/inbox").await.json()), [id.clone()]);
+    assert_eq!(ids(&app.get(Who::DivisionStaff, "/api/voice/inbox").await.json()), std::slice::from_ref(&id));
     // The department still handles its division's mail.
-    assert_eq!(ids(&app.get(Who::DepartmentStaff, "/api/voice/inbox").await.json()), [id.clone()]);
+    assert_eq!(
+        ids(&app.get(Who::DepartmentStaff, "/api/voice/inbox").await.json()),
+        std::slice::from_ref(&id)
+    );
     app.get(Who::CityBureauStaff, &path("")).await.error(StatusCode::NOT_FOUND, "not_found");
 
     // The division writes; the submitter reads it through the receipt and replies.

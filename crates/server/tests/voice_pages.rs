@@ -131,6 +131,38 @@ async fn the_issuer_key_carries_a_log_proof_that_verifies() {
 }
 
 #[tokio::test]
+async fn the_script_hash_is_published_in_the_log_and_the_page_names_its_entry() {
+    let mut app = TestApp::new().await;
+    let key = SignerKey::generate("tongxin.test/voice-script", SignatureType::Ed25519).unwrap();
+    let mut config = LogConfig::new("tongxin.test/voice-script", key);
+    config.period = Duration::from_millis(20);
+    let log = Log::open(app.store.clone(), config).await.unwrap();
+    app.router =
+        app_with_log(app.store.clone(), Config { publish_script: true, ..Config::default() }, Some(log));
+    // Published in the background at startup: the page names the entry once it is in.
+    let mut index = None;
+    for _ in 0..200 {
+        let html = app.get(Who::TownshipCadre, "/voice/new").await.text();
+        if let Some(rest) = html.split("<span id=\"script-log-index\">").nth(1) {
+            index = Some(rest.split('<').next().unwrap().parse::<u64>().unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let index = index.expect("the filing page names the log entry of the script's hash");
+    let entries = app.store.log_entries("tongxin.test/voice-script", index, index + 1).await.unwrap();
+    let expected =
+        format!("tongxin/voice/script/v1\npath /static/voice.js\nsha256 {}\n", hex(&Sha256::digest(SCRIPT)));
+    assert_eq!(entries, [expected.into_bytes()]);
+    assert_eq!(tongxin_server::voice_pages::script_record(), entries[0]);
+
+    // Without the option nothing is appended and the page names no entry.
+    let plain = TestApp::new().await;
+    let html = plain.get(Who::TownshipCadre, "/voice/new").await.text();
+    assert!(!html.contains("script-log-index"));
+}
+
+#[tokio::test]
 async fn receipt_inbox_and_rating_work_with_plain_forms() {
     let app = TestApp::new().await;
     let secret = file_named(&app, Some(app.fx.department.id)).await;

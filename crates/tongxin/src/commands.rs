@@ -27,6 +27,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 public_url,
                 rules,
                 voice_sweep_every: Some(VOICE_SWEEP_EVERY),
+                publish_script: true,
             };
             serve(store, &listen, config, Some(log)).await
         }
@@ -66,7 +67,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Verify { command } => crate::verify::run(command).await,
         Command::Directive { command } => crate::directive::run(command),
-        Command::Bench { command: BenchCommand::Directives(args) } => crate::bench_directives::run(args).await,
+        Command::Bench { command: BenchCommand::Directives(args) } => {
+            crate::bench_directives::run(args).await
+        }
         Command::Voice(args) => crate::voice_cli::run(args).await,
     }
 }
@@ -296,8 +299,11 @@ async fn demo(
     eprintln!("Sign in at http://{listen}/login");
     let log = open_log(store.clone(), db, log).await?;
     eprintln!("The public transparency log: http://{listen}/log");
-    let config =
-        tongxin_server::Config { voice_sweep_every: Some(VOICE_SWEEP_EVERY), ..Default::default() };
+    let config = tongxin_server::Config {
+        voice_sweep_every: Some(VOICE_SWEEP_EVERY),
+        publish_script: true,
+        ..Default::default()
+    };
     serve(store, listen, config, Some(log)).await
 }
 
