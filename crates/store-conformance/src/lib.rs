@@ -39,8 +39,17 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("voice_filters_and_pages", |s| voice::filters_and_pages(s).boxed()),
     ("voice_events_bookkeeping", |s| voice::events_bookkeeping(s).boxed()),
     ("voice_anonymous_rows_do_not_name_the_user", |s| voice::anonymous_rows_do_not_name_the_user(s).boxed()),
+    ("directives_are_compare_and_set", |s| directives::directives_are_compare_and_set(s).boxed()),
+    ("directives_filter", |s| directives::directives_filter(s).boxed()),
+    ("directive_consultations_open_once_and_conclude_once", |s| {
+        directives::consultations_open_once_and_conclude_once(s).boxed()
+    }),
+    ("directive_ratings_share_the_voice_spent_nonces", |s| {
+        directives::ratings_share_the_voice_spent_nonces(s).boxed()
+    }),
 ];
 
+mod directives;
 mod voice;
 
 /// Runs every check, each on a fresh store from `fresh`.

@@ -2,6 +2,7 @@
 //! the same conformance suite. Bulk writes use `COPY … FROM STDIN`; everything else is
 //! plain parameterised SQL. The schema is kept ready for Citus, distributed by province.
 
+mod directives;
 mod migrate;
 mod rows;
 mod voice;
@@ -274,6 +275,10 @@ impl Store for PgStore {
     }
 
     fn voice(&self) -> &dyn tongxin_store::VoiceStore {
+        self
+    }
+
+    fn directives(&self) -> &dyn tongxin_store::DirectiveStore {
         self
     }
 

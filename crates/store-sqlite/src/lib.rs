@@ -6,6 +6,7 @@
 //! [`bulk`]); log appends are batched into multi-row statements.
 
 mod bulk;
+mod directives;
 mod migrate;
 mod rows;
 mod voice;
@@ -270,6 +271,10 @@ impl Store for SqliteStore {
     }
 
     fn voice(&self) -> &dyn tongxin_store::VoiceStore {
+        self
+    }
+
+    fn directives(&self) -> &dyn tongxin_store::DirectiveStore {
         self
     }
 

@@ -4,6 +4,7 @@
 
 pub mod checks;
 pub mod codec;
+pub mod directives;
 pub mod rows;
 pub mod voice;
 
@@ -15,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use tongxin_domain::{Body, Demand, DemandKind, DemandStatus, Invalid, Unit, UnitCode, User};
 use uuid::Uuid;
 
+pub use directives::{
+    Consultation, ConsultationResponse, DirectiveFilter, DirectiveStatus, DirectiveStore, StoredDirective, TaskRating,
+};
 pub use voice::{DumpRow, VoiceEvent, VoiceFilter, VoiceKey, VoicePage, VoiceStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -200,6 +204,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// The storage of the safe voice (reports, keys, allowances, spent nonces).
     fn voice(&self) -> &dyn VoiceStore;
+
+    /// The storage of directives, consultations and ratings (issue 6).
+    fn directives(&self) -> &dyn DirectiveStore;
 
     // Units.
     /// The unit, if it exists.

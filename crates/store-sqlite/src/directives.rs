@@ -1,0 +1,330 @@
+//! Directives, consultations and ratings on SQLite (see `tongxin_store::directives`).
+//! Writes go through the single writer connection with `BEGIN IMMEDIATE`, so each
+//! check-then-write is atomic; the spent nonce of an anonymous rating is inserted into
+//! `voice_spent` in the rating's transaction.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, Row};
+use tongxin_store::directives::{
+    Consultation, ConsultationResponse, DirectiveFilter, DirectiveStore, StoredDirective, TaskRating,
+    check_directive_update, check_response, json_value, parse_level, parse_status, parse_unit,
+    targets_from_json, targets_json,
+};
+use tongxin_store::voice::{micros, sortable_time};
+use tongxin_store::{Result, StoreError};
+use uuid::Uuid;
+
+use crate::SqliteStore;
+use crate::rows::{db, parse_time};
+
+const COLUMNS: &str = "id, issuing_body, body_unit, status, document, targets, check_report, revision, \
+                       created_by, created_at, updated_at";
+
+fn unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match e.as_database_error() {
+        Some(d) if d.is_unique_violation() => StoreError::Conflict(what()),
+        _ => db(e),
+    }
+}
+
+fn directive_from_row(r: &SqliteRow) -> Result<StoredDirective> {
+    let check: Option<String> = r.try_get("check_report").map_err(db)?;
+    Ok(StoredDirective {
+        id: r.try_get("id").map_err(db)?,
+        issuing_body: r.try_get("issuing_body").map_err(db)?,
+        body_unit: parse_unit(&r.try_get::<String, _>("body_unit").map_err(db)?)?,
+        status: parse_status(&r.try_get::<String, _>("status").map_err(db)?)?,
+        document: json_value(&r.try_get::<String, _>("document").map_err(db)?, "directive document")?,
+        targets: targets_from_json(&r.try_get::<String, _>("targets").map_err(db)?)?,
+        check: check.as_deref().map(|c| json_value(c, "check report")).transpose()?,
+        revision: r.try_get::<i64, _>("revision").map_err(db)? as u32,
+        created_by: r.try_get("created_by").map_err(db)?,
+        created_at: parse_time(&r.try_get::<String, _>("created_at").map_err(db)?)?,
+        updated_at: parse_time(&r.try_get::<String, _>("updated_at").map_err(db)?)?,
+    })
+}
+
+fn consultation_from_row(r: &SqliteRow) -> Result<Consultation> {
+    let concluded: Option<String> = r.try_get("concluded_at").map_err(db)?;
+    Ok(Consultation {
+        directive: r.try_get("directive_id").map_err(db)?,
+        opens_at: parse_time(&r.try_get::<String, _>("opens_at").map_err(db)?)?,
+        closes_at: parse_time(&r.try_get::<String, _>("closes_at").map_err(db)?)?,
+        concluded_at: concluded.as_deref().map(parse_time).transpose()?,
+        outcome: r.try_get("outcome").map_err(db)?,
+        response: r.try_get("response").map_err(db)?,
+        log_index: r.try_get::<Option<i64>, _>("log_index").map_err(db)?.map(|i| i as u64),
+    })
+}
+
+fn doc_text(d: &StoredDirective) -> Result<(String, Option<String>)> {
+    let doc = serde_json::to_string(&d.document)
+        .map_err(|e| StoreError::Database(format!("directive document to JSON: {e}")))?;
+    let check = d
+        .check
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| StoreError::Database(format!("check report to JSON: {e}")))?;
+    Ok((doc, check))
+}
+
+impl SqliteStore {
+    async fn province_of(&self, directive: Uuid) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT province FROM directives WHERE id = ?")
+            .bind(directive)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)
+    }
+}
+
+#[async_trait]
+impl DirectiveStore for SqliteStore {
+    async fn directive_put(&self, d: &StoredDirective) -> Result<()> {
+        let (doc, check) = doc_text(d)?;
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO directives (province, id, issuing_body, body_unit, status, document, targets, \
+             check_report, revision, created_by, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(d.province())
+        .bind(d.id)
+        .bind(d.issuing_body)
+        .bind(d.body_unit.as_str())
+        .bind(d.status.as_str())
+        .bind(doc)
+        .bind(targets_json(&d.targets))
+        .bind(check)
+        .bind(i64::from(d.revision))
+        .bind(d.created_by)
+        .bind(sortable_time(micros(d.created_at)))
+        .bind(sortable_time(micros(d.updated_at)))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique(e, || format!("directive {} is already stored", d.id)))?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn directive_update(&self, d: &StoredDirective, expected_revision: u32) -> Result<()> {
+        let (doc, check) = doc_text(d)?;
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM directives WHERE id = ?")))
+            .bind(d.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound(format!("directive {}", d.id)))?;
+        let stored = directive_from_row(&row)?;
+        check_directive_update(&stored, d, expected_revision)?;
+        sqlx::query(
+            "UPDATE directives SET status = ?, document = ?, targets = ?, check_report = ?, revision = ?, \
+             updated_at = ? WHERE province = ? AND id = ? AND revision = ?",
+        )
+        .bind(d.status.as_str())
+        .bind(doc)
+        .bind(targets_json(&d.targets))
+        .bind(check)
+        .bind(i64::from(d.revision))
+        .bind(sortable_time(micros(d.updated_at)))
+        .bind(d.province())
+        .bind(d.id)
+        .bind(i64::from(expected_revision))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn directive(&self, id: Uuid) -> Result<Option<StoredDirective>> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {COLUMNS} FROM directives WHERE id = ?")))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(directive_from_row).transpose()
+    }
+
+    async fn directives(&self, filter: &DirectiveFilter) -> Result<Vec<StoredDirective>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM directives WHERE (?1 IS NULL OR province = ?1) ORDER BY id"
+        )))
+        .bind(filter.province.as_deref())
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let d = directive_from_row(r)?;
+            if (filter.statuses.is_empty() || filter.statuses.contains(&d.status))
+                && (filter.bodies.is_empty() || filter.bodies.contains(&d.issuing_body))
+            {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn consultation_put(&self, c: &Consultation) -> Result<()> {
+        let province = self
+            .province_of(c.directive)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("directive {}", c.directive)))?;
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO directive_consultations (province, directive_id, opens_at, closes_at, concluded_at, \
+             outcome, response, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(province)
+        .bind(c.directive)
+        .bind(sortable_time(micros(c.opens_at)))
+        .bind(sortable_time(micros(c.closes_at)))
+        .bind(c.concluded_at.map(|t| sortable_time(micros(t))))
+        .bind(c.outcome.as_deref())
+        .bind(c.response.as_str())
+        .bind(c.log_index.map(|i| i as i64))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| unique(e, || format!("directive {} already has a consultation", c.directive)))?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn consultation(&self, directive: Uuid) -> Result<Option<Consultation>> {
+        let row = sqlx::query(
+            "SELECT directive_id, opens_at, closes_at, concluded_at, outcome, response, log_index \
+             FROM directive_consultations WHERE directive_id = ?",
+        )
+        .bind(directive)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
+        row.as_ref().map(consultation_from_row).transpose()
+    }
+
+    async fn consultation_conclude(
+        &self,
+        directive: Uuid,
+        outcome: &str,
+        response: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let concluded: Option<Option<String>> =
+            sqlx::query_scalar("SELECT concluded_at FROM directive_consultations WHERE directive_id = ?")
+                .bind(directive)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db)?;
+        match concluded {
+            None => return Err(StoreError::NotFound(format!("consultation of directive {directive}"))),
+            Some(Some(_)) => {
+                return Err(StoreError::Conflict(format!(
+                    "the consultation of directive {directive} is already concluded"
+                )));
+            }
+            Some(None) => {}
+        }
+        sqlx::query(
+            "UPDATE directive_consultations SET concluded_at = ?, outcome = ?, response = ? \
+             WHERE directive_id = ?",
+        )
+        .bind(sortable_time(micros(at)))
+        .bind(outcome)
+        .bind(response)
+        .bind(directive)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn consultation_logged(&self, directive: Uuid, log_index: u64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let n = sqlx::query("UPDATE directive_consultations SET log_index = ? WHERE directive_id = ?")
+            .bind(log_index as i64)
+            .bind(directive)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("consultation of directive {directive}")));
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn response_put(
+        &self,
+        r: &ConsultationResponse,
+        spent_nonce: Option<(&str, [u8; 32])>,
+    ) -> Result<()> {
+        check_response(r, spent_nonce.as_ref())?;
+        let mut tx = self.begin().await?;
+        let province: String = sqlx::query_scalar("SELECT province FROM directives WHERE id = ?")
+            .bind(r.directive)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound(format!("directive {}", r.directive)))?;
+        if let Some((nonce_province, nonce)) = spent_nonce {
+            sqlx::query("INSERT INTO voice_spent (province, nonce) VALUES (?, ?)")
+                .bind(nonce_province)
+                .bind(&nonce[..])
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| unique(e, || "this token has already been spent".to_owned()))?;
+        }
+        for t in &r.ratings {
+            sqlx::query(
+                "INSERT INTO directive_responses (province, directive_id, response_id, task_index, level, \
+                 rating, comment, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(province.as_str())
+            .bind(r.directive)
+            .bind(r.id)
+            .bind(i64::from(t.task))
+            .bind(r.level.as_str())
+            .bind(i64::from(t.rating))
+            .bind(t.comment.as_str())
+            .bind(r.user)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| {
+                unique(e, || format!("task {} is already rated by this response or user", t.task))
+            })?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn responses(&self, directive: Uuid) -> Result<Vec<ConsultationResponse>> {
+        let rows = sqlx::query(
+            "SELECT response_id, task_index, level, rating, comment, user_id FROM directive_responses \
+             WHERE directive_id = ? ORDER BY response_id, task_index",
+        )
+        .bind(directive)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        let mut out: BTreeMap<Uuid, ConsultationResponse> = BTreeMap::new();
+        for row in &rows {
+            let id: Uuid = row.try_get("response_id").map_err(db)?;
+            let level = parse_level(&row.try_get::<String, _>("level").map_err(db)?)?;
+            let user: Option<Uuid> = row.try_get("user_id").map_err(db)?;
+            let rating = TaskRating {
+                task: row.try_get::<i64, _>("task_index").map_err(db)? as u32,
+                rating: row.try_get::<i64, _>("rating").map_err(db)? as u8,
+                comment: row.try_get("comment").map_err(db)?,
+            };
+            out.entry(id)
+                .or_insert_with(|| ConsultationResponse { id, directive, level, user, ratings: Vec::new() })
+                .ratings
+                .push(rating);
+        }
+        Ok(out.into_values().collect())
+    }
+}
