@@ -137,10 +137,30 @@ impl Drop for Server {
 
 /// A plain HTTP/1.1 GET: status and body.
 fn http_get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
+    http(port, "GET", path, None, None).map(|(s, _, b)| (s, b))
+}
+
+/// A plain HTTP/1.1 request with an optional JSON body and cookie: status, head, body.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+    cookie: Option<&str>,
+) -> Option<(u16, String, Vec<u8>)> {
     let mut s =
         TcpStream::connect_timeout(&SocketAddr::from(([127, 0, 0, 1], port)), Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    if let Some(c) = cookie {
+        req.push_str(&format!("Cookie: {c}\r\n"));
+    }
+    if let Some(j) = json {
+        req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", j.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(json.unwrap_or(""));
+    s.write_all(req.as_bytes()).ok()?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).ok()?;
     let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
@@ -150,7 +170,19 @@ fn http_get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
     if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
         body = dechunk(&body);
     }
-    Some((status, body))
+    Some((status, head, body))
+}
+
+/// Signs in over HTTP; the session cookie.
+fn sign_in(port: u16, user: &str) -> String {
+    let body = serde_json::json!({"username": user, "password": PASSWORD}).to_string();
+    let (status, head, _) = http(port, "POST", "/api/session", Some(&body), None).unwrap();
+    assert_eq!(status, 200);
+    head.lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .and_then(|c| c.split(';').next())
+        .unwrap()
+        .to_owned()
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
@@ -333,6 +365,51 @@ fn allowance_file_receipt_round_trip_and_a_replayed_token() {
     // The next token works.
     ok(voice(&url, &wallet, &file_args(proof2.to_str().unwrap(), "重复提交"), &[], ""));
     assert_eq!(tokens_in(&wallet), 8);
+
+    // Addressed to a provincial department, answered by its staff; the submitter reads the
+    // answer, replies and rates with the secret alone.
+    let staff = sign_in(server.port, "staff.agri");
+    let (_, _, bodies) = http(server.port, "GET", "/api/bodies?unit=35", None, Some(&staff)).unwrap();
+    let bodies: Value = serde_json::from_slice(&bodies).unwrap();
+    let list = bodies.get("items").unwrap_or(&bodies).as_array().unwrap().clone();
+    let body = list
+        .iter()
+        .find(|b| b["name"].as_str().is_some_and(|n| n.ends_with("农业农村厅")))
+        .unwrap_or_else(|| panic!("{bodies}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let proof3 = s.path("addressed.tlog-proof");
+    let mut args = file_args(proof3.to_str().unwrap(), "每月报送三次同样的统计表");
+    args.extend(["--to", body.as_str()]);
+    let o = ok(voice(&url, &wallet, &args, &[], ""));
+    let secret3 = out(&o).lines().nth(2).unwrap().trim().to_owned();
+    let (_, _, inbox) = http(server.port, "GET", "/api/voice/inbox", None, Some(&staff)).unwrap();
+    let inbox: Value = serde_json::from_slice(&inbox).unwrap();
+    let item = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["content"]["demanded"] == "每月报送三次同样的统计表")
+        .unwrap_or_else(|| panic!("{inbox}"))
+        .clone();
+    let answer = serde_json::json!({"text": "已合并为一张月报表。"}).to_string();
+    let path = format!("/api/voice/reports/{}/answer", item["id"].as_str().unwrap());
+    let (status, _, _) = http(server.port, "POST", &path, Some(&answer), Some(&staff)).unwrap();
+    assert_eq!(status, 200);
+    let o = ok(voice(&url, &wallet, &["reply", "--text", "谢谢，已看到。"], &[], &format!("{secret3}\n")));
+    let shown = out(&o);
+    assert!(shown.contains("state answered"), "{shown}");
+    assert!(shown.contains("body #1] 已合并为一张月报表。"), "{shown}");
+    assert!(shown.contains("submitter #2] 谢谢，已看到。"), "{shown}");
+    let o = ok(voice(
+        &url,
+        &wallet,
+        &["rate", "--satisfaction", "5", "--resolved"],
+        &[("TONGXIN_RECEIPT_SECRET", &secret3)],
+        "",
+    ));
+    assert!(out(&o).contains("state closed"), "{}", out(&o));
 }
 
 /// Serves one fixed JSON answer to every request, like a server handing out a key of its own.
