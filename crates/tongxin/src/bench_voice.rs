@@ -193,9 +193,12 @@ async fn bench(args: &VoiceBenchArgs, threads: usize, dir: &std::path::Path) -> 
     let blind_secs = t.elapsed().as_secs_f64();
     let (requests, states): (Vec<Vec<u8>>, Vec<_>) = begun.into_iter().unzip();
     println!();
-    println!("{:<50} {:>10} {:>10} {:>12}", "what", "count", "seconds", "per second");
+    println!(
+        "{:<50} {:>8} {:>8} {:>10} {:>8} {:>12}",
+        "what", "count", "seconds", "per second", "CPU s", "per CPU s"
+    );
     let load_before = load();
-    let t = Instant::now();
+    let t = Clock::start();
     let responses: Vec<_> = parallel(&requests, threads, |bytes| {
         let request = TokenRequest::decode(bytes)?;
         issue(&issuer, &request).map(|r| r.to_bytes())
@@ -203,8 +206,7 @@ async fn bench(args: &VoiceBenchArgs, threads: usize, dir: &std::path::Path) -> 
     .into_iter()
     .collect::<Result<_, _>>()
     .map_err(|e| anyhow!("issuance: {e}"))?;
-    let secs = t.elapsed().as_secs_f64();
-    print_row(&format!("token issuance (issuer side, {threads} threads)"), n, secs);
+    print_row(&format!("token issuance (issuer side, {threads} threads)"), n, &t);
     let t = Instant::now();
     let pairs: Vec<_> = states.into_iter().zip(responses).collect();
     let tokens: Vec<Vec<u8>> = parallel(&pairs, threads, |(state, resp)| {
@@ -214,7 +216,10 @@ async fn bench(args: &VoiceBenchArgs, threads: usize, dir: &std::path::Path) -> 
     .into_iter()
     .collect::<Result<_, _>>()
     .map_err(|e| anyhow!("unblinding: {e}"))?;
-    print_row("client blinding + unblinding (not a target)", n, blind_secs + t.elapsed().as_secs_f64());
+    println!(
+        "  client blinding and unblinding (not a target): {:.0} tokens/s",
+        rate(n, blind_secs + t.elapsed().as_secs_f64())
+    );
 
     // 2. Redemption: verify, then the double-spend check; every token once, then replayed.
     let spent: Vec<Mutex<HashSet<[u8; 32]>>> = (0..64).map(|_| Mutex::new(HashSet::new())).collect();
@@ -227,9 +232,8 @@ async fn bench(args: &VoiceBenchArgs, threads: usize, dir: &std::path::Path) -> 
     };
     let m = args.redemptions.max(tokens.len());
     let work: Vec<&Vec<u8>> = (0..m).map(|i| &tokens[i % tokens.len()]).collect();
-    let t = Instant::now();
+    let t = Clock::start();
     let outcomes = parallel(&work, threads, |b| redeem(b));
-    let secs = t.elapsed().as_secs_f64();
     let accepted = outcomes.iter().filter(|o| matches!(o, Ok(true))).count();
     let refused = outcomes.iter().filter(|o| matches!(o, Ok(false))).count();
     if accepted != tokens.len() || refused != m - tokens.len() {
@@ -239,7 +243,7 @@ async fn bench(args: &VoiceBenchArgs, threads: usize, dir: &std::path::Path) -> 
             m - tokens.len()
         );
     }
-    print_row(&format!("token redemption (verify + spent check, {threads} thr.)"), m, secs);
+    print_row(&format!("token redemption (verify + spent check, {threads} thr.)"), m, &t);
     println!(
         "  {} distinct tokens accepted once, {} replays refused; load average {} before, {} after",
         accepted,
@@ -272,7 +276,8 @@ async fn bench(args: &VoiceBenchArgs, threads: usize, dir: &std::path::Path) -> 
     let acked: Arc<Mutex<Vec<Filed>>> = Arc::new(Mutex::new(Vec::with_capacity(n)));
     let failures: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
     let load_before = load();
-    let started = Instant::now();
+    let clock = Clock::start();
+    let started = clock.wall;
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency.max(1) {
         let (http, bodies, next, acked, failures) =
@@ -315,7 +320,7 @@ async fn bench(args: &VoiceBenchArgs, threads: usize, dir: &std::path::Path) -> 
     print_row(
         &format!("anonymous reports filed over HTTP ({} in flight)", args.concurrency),
         acked.len(),
-        secs,
+        &clock,
     );
     let mut lat: Vec<Duration> = acked.iter().map(|f| f.latency).collect();
     lat.sort();
@@ -448,6 +453,41 @@ struct Filed {
     latency: Duration,
 }
 
-fn print_row(what: &str, count: usize, secs: f64) {
-    println!("{what:<50} {count:>10} {secs:>10.2} {:>12.0}", rate(count, secs));
+/// Wall time and this process's CPU time (user + system) since a start.
+struct Clock {
+    wall: Instant,
+    cpu: Option<f64>,
+}
+
+impl Clock {
+    fn start() -> Clock {
+        Clock { wall: Instant::now(), cpu: cpu_seconds() }
+    }
+}
+
+/// This process's CPU time so far, from `/proc/self/stat` (user + system, at the usual
+/// 100 ticks per second); `None` where there is no such file.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: state is field 3, utime 14 and stime 15 (1-based, in `man proc`).
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// One figure: operations per wall second, and per CPU second of this process (which
+/// says what the machine would do if the other processes on it left its cores alone).
+fn print_row(what: &str, count: usize, clock: &Clock) {
+    let secs = clock.wall.elapsed().as_secs_f64();
+    let cpu = match (clock.cpu, cpu_seconds()) {
+        (Some(a), Some(b)) => Some(b - a),
+        _ => None,
+    };
+    println!(
+        "{what:<50} {count:>8} {secs:>8.2} {:>10.0} {:>8} {:>12}",
+        rate(count, secs),
+        cpu.map_or("?".into(), |c| format!("{c:.2}")),
+        cpu.map_or("?".into(), |c| format!("{:.0}", rate(count, c)))
+    );
 }
