@@ -82,7 +82,18 @@ pub fn routes() -> Router<AppState> {
         crate::voice_loop::escalate,
         crate::voice_loop::message,
         crate::voice_loop::receipt_reopen,
-        crate::voice_loop::sweep_now
+        crate::voice_loop::sweep_now,
+        crate::directives::check_only,
+        crate::directives::create,
+        crate::directives::list,
+        crate::directives::get_one,
+        crate::directives::update,
+        crate::directives::set_status,
+        crate::directives::open_consultation,
+        crate::directives::rate_named,
+        crate::directives::rate_anonymous,
+        crate::directives::results,
+        crate::directives::conclude
     ),
     components(schemas(
         ErrorBody,
@@ -100,7 +111,15 @@ pub fn routes() -> Router<AppState> {
         PrecheckItem,
         Recomputed,
         crate::voice::VoiceMessage,
-        crate::voice_loop::SweepSummary
+        crate::voice_loop::SweepSummary,
+        crate::directives::DirectiveSource,
+        crate::directives::DirectiveCreate,
+        crate::directives::DirectiveUpdate,
+        crate::directives::DirectiveStatusInput,
+        crate::directives::DirectiveConsultationInput,
+        crate::directives::DirectiveConcludeInput,
+        crate::directives::DirectiveRatingItem,
+        crate::directives::DirectiveRatingInput
     ))
 )]
 pub struct ApiDoc;

@@ -479,7 +479,7 @@ fn invalid_token() -> AppError {
     AppError::new(StatusCode::FORBIDDEN, "invalid_token", "匿名凭证无效", "invalid token")
 }
 
-fn spent_token() -> AppError {
+pub(crate) fn spent_token() -> AppError {
     AppError::new(StatusCode::CONFLICT, "conflict", "该凭证已经使用过", "this token has already been used")
 }
 
@@ -552,6 +552,36 @@ async fn record_event(
     Ok((Some(index), proof))
 }
 
+/// Checks an anonymous Privacy Pass token (base64) issued for `scope` and `period` at
+/// `now`; returns it and its bytes. Every failure is the same 403 answer. Used by the
+/// anonymous filing and the directives' anonymous rating (which spend its nonce in the
+/// same spent-nonce table).
+pub(crate) async fn verify_token(
+    state: &AppState,
+    scope: &UnitCode,
+    period: Option<&str>,
+    token_b64: Option<&str>,
+    now: DateTime<Utc>,
+) -> ApiResult<(Token, Vec<u8>)> {
+    let token_bytes = token_b64.and_then(decode_b64).ok_or_else(invalid_token)?;
+    let token = Token::decode(&token_bytes).map_err(|_| invalid_token())?;
+    let period = period.ok_or_else(invalid_token)?;
+    let key_scope = KeyScope::new(scope.as_str(), period).map_err(|_| invalid_token())?;
+    let key = state
+        .store
+        .voice()
+        .voice_keys(Some(scope), Some(period))
+        .await?
+        .into_iter()
+        .next()
+        .filter(|k| k.not_before <= now && now < k.not_after)
+        .ok_or_else(invalid_token)?;
+    let public = IssuerPublicKey::from_spki(&key.spki).map_err(|_| invalid_token())?;
+    let challenge = challenge(&server_name(state), &key_scope).map_err(|_| invalid_token())?;
+    tongxin_tokens::verify(&public, &token, &challenge.digest()).map_err(|_| invalid_token())?;
+    Ok((token, token_bytes))
+}
+
 /// `POST /voice/reports`: anonymous filing. Takes the JSON body and nothing else: no
 /// cookie, no header, no address.
 #[utoipa::path(post, path = "/voice/reports", tag = "voice", description = "Anonymous filing with a token; no session, cookie or header is read.", request_body = VoiceFilingInput, responses((status = 201, body = Value, description = "receipt_secret (shown once), report_ref, log_entry, log_index, proof"), (status = 403, body = ErrorBody, description = "invalid token (one generic answer)"), (status = 409, body = ErrorBody, description = "token already spent"), (status = 422, body = ErrorBody, description = "bad fields")))]
@@ -561,23 +591,8 @@ async fn file_anonymous(
 ) -> ApiResult<Response> {
     let (scope, addressed, content) = filing_parts(&state, &input).await?;
     let now = Utc::now();
-    // Every failure from here to the signature check is the same answer.
-    let token_bytes = input.token.as_deref().and_then(decode_b64).ok_or_else(invalid_token)?;
-    let token = Token::decode(&token_bytes).map_err(|_| invalid_token())?;
-    let period = input.period.as_deref().ok_or_else(invalid_token)?;
-    let key_scope = KeyScope::new(scope.as_str(), period).map_err(|_| invalid_token())?;
-    let key = state
-        .store
-        .voice()
-        .voice_keys(Some(&scope), Some(period))
-        .await?
-        .into_iter()
-        .next()
-        .filter(|k| k.not_before <= now && now < k.not_after)
-        .ok_or_else(invalid_token)?;
-    let public = IssuerPublicKey::from_spki(&key.spki).map_err(|_| invalid_token())?;
-    let challenge = challenge(&server_name(&state), &key_scope).map_err(|_| invalid_token())?;
-    tongxin_tokens::verify(&public, &token, &challenge.digest()).map_err(|_| invalid_token())?;
+    let (token, token_bytes) =
+        verify_token(&state, &scope, input.period.as_deref(), input.token.as_deref(), now).await?;
 
     let secret = ReceiptSecret::generate(&mut rand::rng());
     let report = Report::new(

@@ -51,6 +51,17 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/voice/reports/{id}/message"),
     ("post", "/api/voice/sweep"),
     ("post", "/voice/receipt/reopen"),
+    ("get", "/api/directives"),
+    ("post", "/api/directives"),
+    ("post", "/api/directives/check"),
+    ("get", "/api/directives/{id}"),
+    ("put", "/api/directives/{id}"),
+    ("post", "/api/directives/{id}/status"),
+    ("post", "/api/directives/{id}/consultation"),
+    ("post", "/api/directives/{id}/consultation/conclude"),
+    ("post", "/api/directives/{id}/ratings"),
+    ("get", "/api/directives/{id}/results"),
+    ("post", "/directives/{id}/ratings"),
 ];
 
 async fn document(app: &TestApp) -> Value {
@@ -163,6 +174,16 @@ async fn the_documented_operations_match_the_snapshot() {
         /api/demands/{id} PUT
         /api/demands/{id}/cancel POST
         /api/demands/{id}/history GET
+        /api/directives GET
+        /api/directives POST
+        /api/directives/check POST
+        /api/directives/{id} GET
+        /api/directives/{id} PUT
+        /api/directives/{id}/consultation POST
+        /api/directives/{id}/consultation/conclude POST
+        /api/directives/{id}/ratings POST
+        /api/directives/{id}/results GET
+        /api/directives/{id}/status POST
         /api/openapi.json GET
         /api/precheck POST
         /api/session DELETE
@@ -184,6 +205,7 @@ async fn the_documented_operations_match_the_snapshot() {
         /api/voice/reports/{id}/message POST
         /api/voice/reports/{id}/route POST
         /api/voice/sweep POST
+        /directives/{id}/ratings POST
         /voice/receipt POST
         /voice/receipt/rate POST
         /voice/receipt/reopen POST
@@ -193,5 +215,5 @@ async fn the_documented_operations_match_the_snapshot() {
     let mut schemas: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
     schemas.sort();
     let schemas: Vec<&str> = schemas.into_iter().map(|s| s.as_str()).collect();
-    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate ErrorBody FieldError FieldErrorBody Flag Level PrecheckAnswer PrecheckInput PrecheckItem Recomputed Role SignIn SignedIn SweepSummary Unit UnitCode UnitDetail VoiceAllowanceInput VoiceAnswerInput VoiceBodyInput VoiceContentInput VoiceFilingInput VoiceKeyInput VoiceMessage VoiceRateInput VoiceReceiptInput VoiceReopenInput VoiceReplyInput VoiceTextInput"].assert_eq(&schemas.join(" "));
+    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate DirectiveConcludeInput DirectiveConsultationInput DirectiveCreate DirectiveRatingInput DirectiveRatingItem DirectiveSource DirectiveStatusInput DirectiveUpdate ErrorBody FieldError FieldErrorBody Flag Level PrecheckAnswer PrecheckInput PrecheckItem Recomputed Role SignIn SignedIn SweepSummary Unit UnitCode UnitDetail VoiceAllowanceInput VoiceAnswerInput VoiceBodyInput VoiceContentInput VoiceFilingInput VoiceKeyInput VoiceMessage VoiceRateInput VoiceReceiptInput VoiceReopenInput VoiceReplyInput VoiceTextInput"].assert_eq(&schemas.join(" "));
 }
