@@ -166,6 +166,11 @@ struct FilePage {
     script_log_index: Option<u64>,
 }
 
+/// Hours the browser holds freshly taken tokens before it spends one, so that taking an
+/// allowance and filing anonymously are never close in time (the server cannot enforce
+/// this: it never sees which token came from which allowance).
+pub const TOKEN_HOLD_HOURS: u32 = 24;
+
 /// How many days before a month ends the page also takes next month's allowance.
 pub const PREPARE_NEXT_DAYS: u64 = 5;
 
@@ -259,6 +264,7 @@ async fn file_page(State(state): State<AppState>, l: Lang, PageUser(user): PageU
         "period": period,
         "next_period": next_period_to_prepare(china_date(Utc::now())),
         "allowance": ALLOWANCE,
+        "hold_hours": TOKEN_HOLD_HOURS,
         "k": K,
         "log_key": log_key,
         "scopes": scopes.iter().map(|s| json!({"code": s.code, "name": s.name, "choosable": s.choosable})).collect::<Vec<_>>(),

@@ -432,10 +432,29 @@
       const sig = await finalize(pk, verifier, pending[i].input, b64dec(body.responses[i]), pending[i].inv);
       tokens.push(b64enc(concat(pending[i].input, sig)));
     }
-    const v = { scope, period, token_key_id: k.key.token_key_id, log_index: Number(k.index), tokens };
+    const v = {
+      scope,
+      period,
+      token_key_id: k.key.token_key_id,
+      log_index: Number(k.index),
+      obtained_at: Date.now(),
+      tokens,
+    };
     store(scope, v);
     return v;
   }
+
+  // Tokens are spent only once they have been held for `cfg.hold_hours`: taking an
+  // allowance and filing must not follow each other in time, or the two requests could be
+  // matched by their timing. (Next month's allowance, taken in a month's last days, is
+  // ready when the month starts.) Tokens stored before this rule have no date: usable.
+  const usableFrom = (v) => (v.obtained_at || 0) + cfg.hold_hours * 3600 * 1000;
+  const usable = (v) => Date.now() >= usableFrom(v);
+  const whenText = (ms) => {
+    const d = new Date(ms);
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  };
 
   function showTokens(scope, text, cls) {
     const el = document.querySelector(`[data-token-status="${scope}"]`);
@@ -446,7 +465,10 @@
   }
 
   function tokenText(v, next) {
-    const now = t(`本月匿名凭证：剩 ${v.tokens.length} 个`, `anonymous tokens this month: ${v.tokens.length} left`);
+    let now = t(`本月匿名凭证：剩 ${v.tokens.length} 个`, `anonymous tokens this month: ${v.tokens.length} left`);
+    if (!usable(v)) {
+      now += t(`（${whenText(usableFrom(v))} 起可用）`, ` (usable from ${whenText(usableFrom(v))})`);
+    }
     if (!next) return now;
     return now + t(`；下月 ${next.tokens.length} 个已备好`, `; next month's ${next.tokens.length} ready`);
   }
@@ -532,13 +554,19 @@
   function updateSubmit() {
     const scope = chosenScope();
     const have = scope ? stored(scope) : null;
-    const ready = named() || (have && have.tokens.length > 0);
+    const held = have && have.tokens.length > 0;
+    const ready = named() || (held && usable(have));
     $('file-submit').disabled = !scope || !ready;
     $('file-mode').textContent = named()
       ? t('将以实名提交：受理部门会看到您的姓名。', 'Filed by name: the body will see who you are.')
-      : have && have.tokens.length > 0
+      : held && usable(have)
         ? t('将匿名提交：不带登录信息，用一个凭证。', 'Filed anonymously: no sign-in is sent, one token is spent.')
-        : t('该范围尚无可用凭证。', 'No token ready for this scope.');
+        : held
+          ? t(
+              `凭证刚刚领取，${whenText(usableFrom(have))} 起才能匿名提交：领取与提交须相隔 ${cfg.hold_hours} 小时，以免二者按时间对上。现在可以先写好，或选择实名提交。`,
+              `These tokens were just taken; anonymous filing opens at ${whenText(usableFrom(have))}. Taking tokens and filing must be ${cfg.hold_hours} hours apart, so the two cannot be matched by their timing. Draft now, or file by name.`,
+            )
+          : t('该范围尚无可用凭证。', 'No token ready for this scope.');
   }
 
   function costLine(d) {
@@ -681,6 +709,9 @@
       } else {
         const have = stored(scope);
         if (!have || !have.tokens.length) throw new Error(t('该范围没有可用凭证', 'no token for this scope'));
+        if (!usable(have)) {
+          throw new Error(t(`凭证 ${whenText(usableFrom(have))} 起可用`, `tokens usable from ${whenText(usableFrom(have))}`));
+        }
         spent = have.tokens[0];
         body.period = have.period;
         body.token = spent;

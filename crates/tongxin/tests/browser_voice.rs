@@ -78,6 +78,25 @@ async fn wait_tokens_settled(ui: &Ui) {
     .await;
 }
 
+/// Moves the stored allowances' taking time back past the holding period (the test's
+/// stand-in for waiting a day), then lets the page re-evaluate the form.
+async fn hold_passed(ui: &Ui) {
+    ui.js(
+        "const hold = JSON.parse(document.getElementById('voice-config').textContent).hold_hours; \
+         for (let i = 0; i < localStorage.length; i++) { \
+           const k = localStorage.key(i); \
+           if (!k.startsWith('tongxin.voice.tokens.v1.')) continue; \
+           const v = JSON.parse(localStorage.getItem(k)); \
+           v.obtained_at = Date.now() - (hold + 1) * 3600 * 1000; \
+           localStorage.setItem(k, JSON.stringify(v)); \
+         } \
+         document.querySelector('input[name=scope]:checked').dispatchEvent(new Event('change')); \
+         return true;",
+        Vec::new(),
+    )
+    .await;
+}
+
 /// A phone-width page must not scroll sideways.
 async fn assert_fits(ui: &Ui, what: &str) {
     let fits = ui.js("return document.documentElement.scrollWidth <= window.innerWidth", Vec::new()).await;
@@ -187,8 +206,18 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     let addressed =
         addressed.as_str().unwrap_or_else(|| panic!("{test}: {DEPARTMENT} is not offered")).to_owned();
     ui.select("#f-addressed", &addressed).await;
+    // Tokens taken seconds ago are held: anonymous filing waits, so that the allowance
+    // and the report cannot be matched by their timing.
     let mode = ui.text("#file-mode").await;
-    assert!(mode.contains(lang.t("匿名", "anonymously")), "{test}: {mode}");
+    assert!(mode.contains(lang.t("小时", "hours apart")), "{test}: {mode}");
+    assert_eq!(
+        ui.js("return document.getElementById('file-submit').disabled", Vec::new()).await,
+        json!(true),
+        "{test}: fresh tokens cannot be spent"
+    );
+    hold_passed(&ui).await;
+    let mode = ui.text("#file-mode").await;
+    assert!(mode.contains(lang.t("将匿名提交", "Filed anonymously")), "{test}: {mode}");
     ui.full_page_screenshot(&format!("{test}_filing")).await;
     ui.click("#file-submit").await;
 
