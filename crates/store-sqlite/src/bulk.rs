@@ -81,9 +81,16 @@ pub(crate) fn import(
 ) -> Result<()> {
     let mut conn = connect(at).map_err(db)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
+    let mut clock = std::time::Instant::now();
+    // Each phase's wall time, for `TONGXIN_LOG=tongxin_store_sqlite=debug`.
+    let mut phase = |name: &str| {
+        tracing::debug!(phase = name, secs = clock.elapsed().as_secs_f64(), "import phase");
+        clock = std::time::Instant::now();
+    };
     insert_units(&tx, &batch.units, progress)?;
     insert_bodies(&tx, &batch.bodies)?;
     progress(batch.bodies.len() as u64);
+    phase("units and bodies");
     let rebuild = batch.demands.len() >= BULK_REBUILD_MIN && {
         let stored: i64 = tx.query_row("SELECT COUNT(*) FROM demands", [], |r| r.get(0)).map_err(db)?;
         batch.demands.len() * 3 >= stored as usize
@@ -93,15 +100,19 @@ pub(crate) fn import(
     // maintaining them row by row. Inside the transaction, so it is all or nothing.
     let dropped = if rebuild { drop_demand_indexes(&tx)? } else { Vec::new() };
     insert_demands(&tx, &batch.demands, &batch.actor, now, progress, cancelled)?;
+    phase("demand inserts");
     for create in dropped {
         tx.execute_batch(&create).map_err(db)?;
     }
+    phase("index builds");
     insert_users(&tx, &batch.users)?;
     progress(batch.users.len() as u64);
     if cancelled.load(Ordering::Relaxed) {
         return Err(cancelled_error());
     }
-    tx.commit().map_err(db)
+    tx.commit().map_err(db)?;
+    phase("commit");
+    Ok(())
 }
 
 fn cancelled_error() -> StoreError {
@@ -227,8 +238,6 @@ struct Buffers {
     fields: Vec<u8>,
     starts_at: String,
     ends_at: String,
-    /// The province bound last on the targets statement ("" before the first).
-    target_province: String,
 }
 
 fn insert_demands(
@@ -254,9 +263,6 @@ fn insert_demands(
              ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
         )
         .map_err(db)?;
-    let mut t = tx
-        .prepare("INSERT OR FAIL INTO demand_targets (province, demand_id, unit) VALUES (?1, ?2, ?3)")
-        .map_err(db)?;
     // Bindings survive a statement's reset: the values common to every row are bound once.
     q.raw_bind_parameter(27, now).map_err(db)?;
     q.raw_bind_parameter(28, actor).map_err(db)?;
@@ -269,12 +275,13 @@ fn insert_demands(
         }
         for &i in chunk {
             let d = &demands[i];
-            insert_demand(&mut q, &mut t, d, prev, &mut buf).map_err(db)?;
+            insert_demand(&mut q, d, prev, &mut buf).map_err(db)?;
             prev = Some(d);
         }
         progress(chunk.len() as u64);
     }
-    Ok(())
+    drop(q);
+    insert_targets(tx, demands).map_err(db)
 }
 
 /// The order to insert `demands` in, as indexes into it.
@@ -306,13 +313,12 @@ fn differs<T: PartialEq + ?Sized>(prev: Option<&Demand>, d: &Demand, field: impl
     prev.is_none_or(|p| field(p) != field(d))
 }
 
-/// Inserts `d` and its targets. A parameter keeps its value from the previous row
+/// Inserts `d` (its targets come after, see [`insert_targets`]). A parameter keeps its value from the previous row
 /// (`prev`) until it is bound again, so only values that differ from that row are bound:
 /// every text bind is a copy into memory SQLite allocates, and in an import most columns
 /// (province, bodies, topic, status, …) repeat from one row to the next.
 fn insert_demand(
     q: &mut Statement<'_>,
-    t: &mut Statement<'_>,
     d: &Demand,
     prev: Option<&Demand>,
     buf: &mut Buffers,
@@ -372,16 +378,30 @@ fn insert_demand(
     q.raw_bind_parameter(23, c.speech_minutes as i64)?;
     q.raw_bind_parameter(24, Flag::to_bits(&c.flags) as i64)?;
     q.raw_bind_parameter(25, d.revision as i64)?;
-    q.raw_execute()?;
-    t.raw_bind_parameter(2, id)?;
-    for u in &d.targets {
-        // The province of consecutive targets rarely changes: bound on change, as above.
-        if buf.target_province != u.province() {
-            t.raw_bind_parameter(1, u.province())?;
-            buf.target_province.clear();
-            buf.target_province.push_str(u.province());
+    q.raw_execute().map(drop)
+}
+
+/// Inserts the target rows of `demands` in the order of their primary key (province,
+/// unit, demand id), so that each lands at the end of the B-tree's run instead of
+/// splitting pages all over it. The province and unit are bound only when they change.
+fn insert_targets(tx: &Transaction<'_>, demands: &[Demand]) -> rusqlite::Result<()> {
+    let mut rows: Vec<(&str, [u8; 16])> =
+        demands.iter().flat_map(|d| d.targets.iter().map(move |u| (u.as_str(), *d.id.as_bytes()))).collect();
+    // Within a province the unit codes share its two-digit prefix, so (unit, id) order is
+    // (province, unit, id) order.
+    rows.sort_unstable();
+    let mut t =
+        tx.prepare("INSERT OR FAIL INTO demand_targets (province, unit, demand_id) VALUES (?1, ?2, ?3)")?;
+    let mut last: Option<&str> = None;
+    for (unit, id) in rows {
+        if last != Some(unit) {
+            if last.is_none_or(|l| l[..2] != unit[..2]) {
+                t.raw_bind_parameter(1, &unit[..2])?;
+            }
+            t.raw_bind_parameter(2, unit)?;
+            last = Some(unit);
         }
-        t.raw_bind_parameter(3, u.as_str())?;
+        t.raw_bind_parameter(3, &id[..])?;
         t.raw_execute()?;
     }
     Ok(())

@@ -30,6 +30,19 @@ use tongxin_store::{
 };
 use uuid::Uuid;
 
+/// The condition that finds a demand by its id alone (one bound parameter): the primary
+/// key is (province, id) and there is no index on id by itself (migration 0006), so the
+/// key is probed once for each possible province code, `00` to `99`.
+static DEMAND_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let codes: Vec<String> = (0..100).map(|p| format!("'{p:02}'")).collect();
+    format!("province IN ({}) AND id = ?", codes.join(", "))
+});
+
+/// [`DEMAND_BY_ID`], for tests that check the query plan.
+pub fn demand_by_id_condition() -> &'static str {
+    &DEMAND_BY_ID
+}
+
 use rows::{DEMAND_COLUMNS, body_from_row, db, demand_from_row, unit_from_row, user_from_row};
 
 pub struct SqliteStore {
@@ -461,12 +474,15 @@ impl Store for SqliteStore {
     async fn update_demand(&self, demand: Demand, expected_revision: u32, actor: &str) -> Result<Demand> {
         let mut demand = checks::prepare_demand(self, demand).await?;
         let mut tx = self.begin().await?;
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?")))
-            .bind(demand.id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| StoreError::NotFound(format!("demand {}", demand.id)))?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEMAND_COLUMNS} FROM demands WHERE {}",
+            *DEMAND_BY_ID
+        )))
+        .bind(demand.id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| StoreError::NotFound(format!("demand {}", demand.id)))?;
         let (old, at, by, action) = demand_from_row(&row)?;
         if old.revision != expected_revision {
             return Err(StoreError::Conflict(format!(
@@ -500,12 +516,16 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query("DELETE FROM demand_targets WHERE province = ? AND demand_id = ?")
-            .bind(old.province().to_owned())
-            .bind(old.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
+        // Keyed by unit: each old target row by its full key.
+        for t in &old.targets {
+            sqlx::query("DELETE FROM demand_targets WHERE province = ? AND unit = ? AND demand_id = ?")
+                .bind(t.province().to_owned())
+                .bind(t.as_str())
+                .bind(old.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
         demand.revision = old.revision + 1;
         insert_demand(&mut tx, &demand, actor, Utc::now()).await?;
         if demand.status == tongxin_domain::DemandStatus::Cancelled && old.status != demand.status {
@@ -521,11 +541,14 @@ impl Store for SqliteStore {
     }
 
     async fn demand(&self, id: Uuid) -> Result<Option<Demand>> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?")))
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEMAND_COLUMNS} FROM demands WHERE {}",
+            *DEMAND_BY_ID
+        )))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?;
         row.map(|r| demand_from_row(&r).map(|x| x.0)).transpose()
     }
 
@@ -601,12 +624,14 @@ impl Store for SqliteStore {
     }
 
     async fn demand_history(&self, id: Uuid) -> Result<Vec<DemandRevision>> {
-        let Some(row) =
-            sqlx::query(AssertSqlSafe(format!("SELECT {DEMAND_COLUMNS} FROM demands WHERE id = ?")))
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await
-                .map_err(db)?
+        let Some(row) = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {DEMAND_COLUMNS} FROM demands WHERE {}",
+            *DEMAND_BY_ID
+        )))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await
+        .map_err(db)?
         else {
             return Ok(Vec::new());
         };
@@ -704,7 +729,9 @@ impl Store for SqliteStore {
     }
 
     async fn import(&self, mut batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts> {
+        let checking = std::time::Instant::now();
         checks::prepare_batch(self, &mut batch).await?;
+        tracing::debug!(phase = "checks", secs = checking.elapsed().as_secs_f64(), "import phase");
         let total = (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len()) as u64;
         let counts = ImportCounts {
             units: batch.units.len() as u64,

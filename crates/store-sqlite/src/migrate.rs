@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "demand_flags", include_str!("../migrations/0003_demand_flags.sql")),
     (4, "voice", include_str!("../migrations/0004_voice.sql")),
     (5, "voice_event_content", include_str!("../migrations/0005_voice_event_content.sql")),
+    (6, "demand_keys", include_str!("../migrations/0006_demand_keys.sql")),
     (7, "directives", include_str!("../migrations/0007_directives.sql")),
 ];
 

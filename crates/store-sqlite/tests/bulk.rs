@@ -195,7 +195,7 @@ async fn a_large_import_is_all_or_nothing_and_reports_progress() {
     let fx = load_fixture(&s).await;
     let pool = raw(&dir.db()).await;
     let indexes = index_names(&pool).await;
-    assert_eq!(indexes.len(), 4);
+    assert_eq!(indexes, ["demands_department", "demands_start"]);
     // In reverse id order, so the import sorts them; the newest id, sorted last, is stored
     // already: the import fails on its last row.
     let mut batch: Vec<_> = (0..LARGE)
@@ -240,14 +240,30 @@ async fn a_large_import_is_all_or_nothing_and_reports_progress() {
     for d in [&batch[0], &batch[LARGE / 2], &batch[LARGE - 1]] {
         assert_eq!(s.demand(d.id).await.unwrap().unwrap().title, d.title);
     }
-    // The plan for a lookup by id uses the rebuilt index.
+    // A lookup by id alone probes the primary key, one search per province code.
+    let sql = format!(
+        "EXPLAIN QUERY PLAN SELECT * FROM demands WHERE {}",
+        tongxin_store_sqlite::demand_by_id_condition()
+    );
     let plan: Vec<(i64, i64, i64, String)> =
-        sqlx::query_as("EXPLAIN QUERY PLAN SELECT * FROM demands WHERE id = ?")
-            .bind(batch[0].id)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert!(plan.iter().any(|p| p.3.contains("demands_id")), "{plan:?}");
+        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(batch[0].id).fetch_all(&pool).await.unwrap();
+    assert!(
+        plan.iter().any(|p| p.3.contains("SEARCH demands USING PRIMARY KEY (province=? AND id=?)")),
+        "{plan:?}"
+    );
+    // The targets are read by unit straight from their table, which is keyed that way.
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT demand_id FROM demand_targets WHERE province = '35' AND unit >= '350102' AND unit < '350103'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        plan.iter().any(|p| p
+            .3
+            .contains("SEARCH demand_targets USING PRIMARY KEY (province=? AND unit>? AND unit<?)")),
+        "{plan:?}"
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,9 @@ use uuid::Uuid;
 
 use crate::{ImportBatch, Result, Store, StoreError};
 
+/// Below this many demands per thread, the demand checks stay on one thread.
+const PARALLEL_MIN: usize = 50_000;
+
 /// Sets `source_department` from the stored body and checks the demand's references.
 pub async fn prepare_demand(store: &dyn Store, mut demand: Demand) -> Result<Demand> {
     let mut errors = match demand.validate() {
@@ -76,12 +79,13 @@ pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result
     }
 
     // Every unit referenced by bodies, demands and users: in the batch or stored.
-    let mut referenced: Vec<UnitCode> = batch.bodies.iter().map(|b| b.unit.clone()).collect();
-    referenced.extend(batch.demands.iter().flat_map(|d| d.targets.iter().cloned()));
-    referenced.extend(batch.users.iter().map(|u| u.scope.clone()));
+    // Deduplicated by reference first: a million demands name a few thousand units.
+    let mut referenced: HashSet<&UnitCode> = batch.bodies.iter().map(|b| &b.unit).collect();
+    referenced.extend(batch.demands.iter().flat_map(|d| d.targets.iter()));
+    referenced.extend(batch.users.iter().map(|u| &u.scope));
+    let mut referenced: Vec<UnitCode> =
+        referenced.into_iter().filter(|c| !batch_units.contains(c)).cloned().collect();
     referenced.sort();
-    referenced.dedup();
-    referenced.retain(|c| !batch_units.contains(c));
     let stored_units = store.existing_units(&referenced).await?;
     let unit_known = |c: &UnitCode| batch_units.contains(c) || stored_units.contains(c);
 
@@ -125,36 +129,56 @@ pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result
         }
     }
 
-    for (i, d) in batch.demands.iter_mut().enumerate() {
-        let at = format!("demands[{i}]");
-        if let Err(Invalid(e)) = d.validate() {
-            errors.extend(prefixed(&at, e));
-        }
-        match bodies.get(&d.source_body) {
-            Some(b) => d.source_department = b.department(),
-            None => errors.push(FieldError::new(
-                format!("{at}.source_body"),
-                "来源部门不存在",
-                "unknown source body",
-            )),
-        }
-        for (j, t) in d.targets.iter().enumerate() {
-            if !unit_known(t) {
-                errors.push(FieldError::new(
-                    format!("{at}.targets[{j}]"),
-                    format!("对象单位 {t} 不存在"),
-                    format!("unknown target unit {t}"),
-                ));
+    // Demands: each on its own, in parallel over the cores (a large import is mostly
+    // demands); the errors come back in batch order.
+    let check_demands = |first: usize, chunk: &mut [Demand]| {
+        let mut errors = Vec::new();
+        for (k, d) in chunk.iter_mut().enumerate() {
+            let i = first + k;
+            if let Err(Invalid(e)) = d.validate() {
+                errors.extend(prefixed(&format!("demands[{i}]"), e));
+            }
+            match bodies.get(&d.source_body) {
+                Some(b) => d.source_department = b.department(),
+                None => errors.push(FieldError::new(
+                    format!("demands[{i}].source_body"),
+                    "来源部门不存在",
+                    "unknown source body",
+                )),
+            }
+            for (j, t) in d.targets.iter().enumerate() {
+                if !unit_known(t) {
+                    errors.push(FieldError::new(
+                        format!("demands[{i}].targets[{j}]"),
+                        format!("对象单位 {t} 不存在"),
+                        format!("unknown target unit {t}"),
+                    ));
+                }
             }
         }
-    }
+        errors
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let per = batch.demands.len().div_ceil(threads).max(PARALLEL_MIN);
+    let per_chunk: Vec<Vec<FieldError>> = std::thread::scope(|scope| {
+        let check_demands = &check_demands;
+        let handles: Vec<_> = batch
+            .demands
+            .chunks_mut(per)
+            .enumerate()
+            .map(|(n, chunk)| scope.spawn(move || check_demands(n * per, chunk)))
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("demand checks do not panic")).collect()
+    });
+    errors.extend(per_chunk.into_iter().flatten());
     if errors.len() < 10_000 {
-        let ids: Vec<Uuid> = batch.demands.iter().map(|d| d.id).collect();
-        let mut seen = HashSet::new();
-        for (i, id) in ids.iter().enumerate() {
-            if !seen.insert(*id) {
-                errors.push(FieldError::new(format!("demands[{i}].id"), "编号重复", "duplicate id"));
-            }
+        // Duplicate ids by sorting (id, position): cheaper than hashing a million ids.
+        let mut ids: Vec<(Uuid, usize)> = batch.demands.iter().enumerate().map(|(i, d)| (d.id, i)).collect();
+        ids.sort_unstable();
+        let mut dups: Vec<usize> = ids.windows(2).filter(|w| w[0].0 == w[1].0).map(|w| w[1].1).collect();
+        dups.sort_unstable();
+        for i in dups {
+            errors.push(FieldError::new(format!("demands[{i}].id"), "编号重复", "duplicate id"));
         }
     }
 

@@ -17,7 +17,8 @@ use tongxin_domain::{Body, Demand, DemandKind, DemandStatus, Invalid, Unit, Unit
 use uuid::Uuid;
 
 pub use directives::{
-    Consultation, ConsultationResponse, DirectiveFilter, DirectiveStatus, DirectiveStore, StoredDirective, TaskRating,
+    Consultation, ConsultationResponse, DirectiveFilter, DirectiveStatus, DirectiveStore, StoredDirective,
+    TaskRating,
 };
 pub use voice::{DumpRow, VoiceEvent, VoiceFilter, VoiceKey, VoicePage, VoiceStore};
 
