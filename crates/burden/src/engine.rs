@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::families;
 use crate::fields::normalize_field;
-use crate::rollup::Rollups;
+use crate::rollup::{Rollups, Shard};
 use crate::similar;
 
 /// A unit as the engine keeps it.
@@ -128,6 +128,19 @@ pub(crate) struct Key {
     pub part: i64,
 }
 
+impl Key {
+    /// The key's order as plain integers (the derived order, without comparing ids byte by
+    /// byte): for sorting millions of keys.
+    pub fn rank(&self) -> (u16, u8, u128, i64) {
+        let (tag, id) = match self.scope {
+            Scope::Demand(id) => (0, id.as_u128()),
+            Scope::Unit(u) => (1, u128::from(u)),
+            Scope::Dept(d) => (2, u128::from(d)),
+        };
+        (self.rule, tag, id, self.part)
+    }
+}
+
 /// Words in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Text {
@@ -166,11 +179,12 @@ pub struct Finding {
     pub(crate) unit_ids: Vec<u32>,
 }
 
-/// The order of every index: start, then id.
-fn order(recs: &[Option<Rec>], slot: u32) -> (NaiveDateTime, Uuid) {
+/// The order of every index: start, then id (as a number: the same order as its bytes,
+/// compared without a call to `memcmp`).
+fn order(recs: &[Option<Rec>], slot: u32) -> (NaiveDateTime, u128) {
     match &recs[slot as usize] {
-        Some(r) => (r.start, r.id),
-        None => (NaiveDateTime::MIN, Uuid::nil()),
+        Some(r) => (r.start, r.id.as_u128()),
+        None => (NaiveDateTime::MIN, 0),
     }
 }
 
@@ -197,6 +211,8 @@ pub struct Engine {
     pub(crate) by_dept: FxHashMap<u32, Vec<u32>>,
     pub(crate) findings: FxHashMap<Key, Vec<Finding>>,
     pub(crate) rollups: Rollups,
+    /// How long each phase of the last full recomputation took (for the benchmark).
+    pub(crate) phases: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Why the engine could not take a demand.
@@ -238,6 +254,7 @@ impl Engine {
             by_dept: FxHashMap::default(),
             findings: FxHashMap::default(),
             rollups: Rollups::default(),
+            phases: Vec::new(),
         };
         e.unit_index.reserve(units.len());
         let mut sorted: Vec<&Unit> = units.iter().collect();
@@ -315,6 +332,11 @@ impl Engine {
     /// Adds a body (its parent department first) or renames one.
     pub fn upsert_body(&mut self, b: &Body) {
         self.add_body(b);
+    }
+
+    /// The phases of the last full recomputation and how long each took, in order.
+    pub fn recompute_phases(&self) -> &[(&'static str, std::time::Duration)] {
+        &self.phases
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -425,7 +447,7 @@ impl Engine {
                 (self.recs.len() - 1) as u32
             }
         };
-        let key = (rec.start, rec.id);
+        let key = (rec.start, rec.id.as_u128());
         let cascade: Vec<u32> =
             rec.targets.iter().copied().filter(|t| self.cascades_below(&rec, *t)).collect();
         self.slots.insert(rec.id, slot);
@@ -465,7 +487,7 @@ impl Engine {
     fn take(&mut self, id: Uuid) -> Option<Rec> {
         let slot = *self.slots.get(&id)?;
         let rec = self.recs[slot as usize].as_ref()?;
-        let key = (rec.start, rec.id);
+        let key = (rec.start, rec.id.as_u128());
         let cascade: Vec<u32> =
             rec.targets.iter().copied().filter(|t| self.cascades_below(rec, *t)).collect();
         let (targets, dept) = (rec.targets.clone(), rec.dept);
@@ -529,53 +551,106 @@ impl Engine {
         Ok(n)
     }
 
-    /// Recomputes every finding and rollup from the demands held.
+    /// Recomputes every finding and rollup from the demands held, on every core: the
+    /// groups' keys from parts of the demands, the rollups by province, the groups
+    /// themselves taken in small batches by whichever thread is free.
     pub fn recompute(&mut self) {
-        self.rollups = Rollups::default();
-        self.findings.clear();
-        let live: Vec<u32> = self.slots.values().copied().collect();
-        // The demand rollups and the groups to evaluate are independent: one thread each.
-        let (rollups, keys) = std::thread::scope(|scope| {
-            let me = &*self;
-            let live = &live;
-            let sums = scope.spawn(move || {
-                let mut r = Rollups::default();
-                r.add_demands(me, live.iter().map(|s| me.rec(*s)));
-                r
-            });
-            let mut keys: Vec<Key> = Vec::new();
-            for &s in live {
-                families::keys_of(me, me.rec(s), &mut keys);
-            }
-            keys.sort_unstable();
-            keys.dedup();
-            (sums.join().unwrap_or_default(), keys)
-        });
-        let mut rollups = rollups;
+        let mut phases = Vec::new();
+        let mut t = std::time::Instant::now();
+        let mut lap = |name: &'static str, phases: &mut Vec<(&'static str, std::time::Duration)>| {
+            phases.push((name, t.elapsed()));
+            t = std::time::Instant::now();
+        };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-        let chunk = keys.len().div_ceil(threads).max(1);
-        let evaluated: Vec<Vec<(Key, Vec<Finding>)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = keys
-                .chunks(chunk)
+        let old = (std::mem::take(&mut self.rollups), std::mem::take(&mut self.findings));
+        let mut live: Vec<u32> = self.slots.values().copied().collect();
+        live.sort_unstable();
+        let me = &*self;
+        let live = &live;
+        // Dropping the old results overlaps the keys.
+        let (keys, dropped) = std::thread::scope(|scope| {
+            let dropping = scope.spawn(move || drop(old));
+            let parts: Vec<_> = live
+                .chunks(live.len().div_ceil(threads).max(1))
                 .map(|part| {
-                    let me = &*self;
-                    s.spawn(move || {
-                        part.iter()
-                            .filter_map(|k| {
+                    scope.spawn(move || {
+                        let mut keys: Vec<Key> = Vec::new();
+                        for &s in part {
+                            families::keys_of(me, me.rec(s), &mut keys);
+                        }
+                        keys.sort_unstable_by_key(Key::rank);
+                        keys.dedup();
+                        keys
+                    })
+                })
+                .collect();
+            let mut keys: Vec<Key> = Vec::new();
+            for p in parts {
+                keys.extend(p.join().unwrap_or_default());
+            }
+            // Sorted runs: the stable sort merges them.
+            keys.sort_by_key(Key::rank);
+            keys.dedup();
+            (keys, dropping.join().is_ok())
+        });
+        debug_assert!(dropped);
+        lap("group keys", &mut phases);
+        let shards = Shard::split(me, threads as u32);
+        let mut parts: Vec<Rollups> = std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                shards.iter().map(|sh| scope.spawn(move || Rollups::of_demands(me, live, sh))).collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        });
+        lap("demand rollups", &mut phases);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        const BATCH: usize = 512;
+        let evaluated: Vec<Vec<(Key, Vec<Finding>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let (keys, next) = (&keys, &next);
+                    scope.spawn(move || {
+                        let mut out = Vec::new();
+                        loop {
+                            let at = next.fetch_add(BATCH, std::sync::atomic::Ordering::Relaxed);
+                            if at >= keys.len() {
+                                break;
+                            }
+                            for k in &keys[at..(at + BATCH).min(keys.len())] {
                                 let f = families::evaluate(me, k, None);
-                                (!f.is_empty()).then_some((*k, f))
-                            })
-                            .collect::<Vec<_>>()
+                                if !f.is_empty() {
+                                    out.push((*k, f));
+                                }
+                            }
+                        }
+                        out
                     })
                 })
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
         });
-        for (k, f) in evaluated.into_iter().flatten() {
-            rollups.add_findings(self, &f, 1);
-            self.findings.insert(k, f);
+        lap("evaluate", &mut phases);
+        std::thread::scope(|scope| {
+            for (r, sh) in parts.iter_mut().zip(&shards) {
+                let evaluated = &evaluated;
+                scope.spawn(move || {
+                    for (_, f) in evaluated.iter().flatten() {
+                        r.add_findings_of(me, f, 1, sh);
+                    }
+                });
+            }
+        });
+        lap("finding rollups", &mut phases);
+        let mut rollups = parts.pop().unwrap_or_default();
+        for p in parts {
+            rollups.absorb(p);
         }
+        let mut findings: FxHashMap<Key, Vec<Finding>> = FxHashMap::default();
+        findings.reserve(evaluated.iter().map(Vec::len).sum());
+        findings.extend(evaluated.into_iter().flatten());
+        self.findings = findings;
         self.rollups = rollups;
+        lap("store", &mut phases);
+        self.phases = phases;
     }
 
     /// Writes one demand (new, changed or cancelled) and brings findings and rollups up to

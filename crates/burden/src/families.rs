@@ -132,15 +132,15 @@ fn members<'a>(
     extra_in: bool,
 ) -> Vec<&'a Rec> {
     let list: &[u32] = list.map(Vec::as_slice).unwrap_or(&[]);
-    let lo = list.partition_point(|s| e.rec(*s).day() < from);
-    let hi = list.partition_point(|s| e.rec(*s).day() <= to);
+    let lo = if from == NaiveDate::MIN { 0 } else { list.partition_point(|s| e.rec(*s).day() < from) };
+    let hi = if to == NaiveDate::MAX { list.len() } else { list.partition_point(|s| e.rec(*s).day() <= to) };
     let mut v: Vec<&Rec> = list[lo..hi.max(lo)]
         .iter()
         .map(|s| e.rec(*s))
         .filter(|r| extra.is_none_or(|x| x.id != r.id))
         .collect();
     if let Some(x) = extra.filter(|x| extra_in && x.day() >= from && x.day() <= to) {
-        let pos = v.partition_point(|r| (r.start, r.id) < (x.start, x.id));
+        let pos = v.partition_point(|r| (r.start, r.id.as_u128()) < (x.start, x.id.as_u128()));
         v.insert(pos, x);
     }
     v
@@ -386,7 +386,7 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                     }
                 }
             }
-            members.sort_by_key(|r| (r.start, r.id));
+            members.sort_by_key(|r| (r.start, r.id.as_u128()));
             members.dedup_by(|a, b| a.id == b.id);
             let name = &e.unit(u).name;
             let evidence = |g: &[&Rec]| {
@@ -420,7 +420,7 @@ pub(crate) fn evaluate(e: &Engine, key: &Key, extra: Option<&Rec>) -> Vec<Findin
                 if g.len() < 2 || !g.iter().any(|r| r.id == x.id) {
                     return Vec::new();
                 }
-                g.sort_by_key(|r| (r.start, r.id));
+                g.sort_by_key(|r| (r.start, r.id.as_u128()));
                 let ev = evidence(&g);
                 return vec![finding(g, vec![u], ev, true)];
             }

@@ -77,6 +77,51 @@ pub(crate) fn contribution(r: &Rec) -> Totals {
     }
 }
 
+/// Which units and bodies one thread of a full recomputation keeps cells for: the units
+/// of some provinces (a unit's cells only ever take in its own subtree) and the bodies
+/// with some remainder of their index.
+pub(crate) struct Shard {
+    /// Each unit's province, as a part number; empty for "all".
+    part_of_unit: Vec<u32>,
+    part: u32,
+    parts: u32,
+}
+
+impl Shard {
+    pub const ALL: Shard = Shard { part_of_unit: Vec::new(), part: 0, parts: 1 };
+
+    /// The `parts` shards of the engine's units and bodies.
+    pub fn split(e: &Engine, parts: u32) -> Vec<Shard> {
+        let parts = parts.max(1);
+        let roots: Vec<u32> = (0..e.units.len() as u32).map(|u| e.lineage(u).last().unwrap_or(u)).collect();
+        // Provinces to parts, largest first, each to the part with the fewest units yet.
+        let mut size: FxHashMap<u32, usize> = FxHashMap::default();
+        for r in &roots {
+            *size.entry(*r).or_default() += 1;
+        }
+        let mut by_size: Vec<(usize, u32)> = size.into_iter().map(|(r, n)| (n, r)).collect();
+        by_size.sort_unstable_by(|a, b| b.cmp(a));
+        let mut load = vec![0usize; parts as usize];
+        let mut part_of_root: FxHashMap<u32, u32> = FxHashMap::default();
+        for (n, r) in by_size {
+            let least = (0..parts as usize).min_by_key(|p| load[*p]).unwrap_or(0);
+            load[least] += n;
+            part_of_root.insert(r, least as u32);
+        }
+        let part_of_unit: Vec<u32> =
+            roots.iter().map(|r| part_of_root.get(r).copied().unwrap_or(0)).collect();
+        (0..parts).map(|part| Shard { part_of_unit: part_of_unit.clone(), part, parts }).collect()
+    }
+
+    fn unit(&self, u: u32) -> bool {
+        self.parts == 1 || self.part_of_unit.get(u as usize) == Some(&self.part)
+    }
+
+    fn body(&self, b: u32) -> bool {
+        b % self.parts == self.part
+    }
+}
+
 /// The cells. Unit cells are subtree totals: a demand on a village counts in the village,
 /// its township, county, prefecture and province.
 #[derive(Debug, Default, Clone)]
@@ -155,22 +200,122 @@ impl Rollups {
         self.apply(e, r, &contribution(r), -1);
     }
 
-    pub fn add_demands<'a>(&mut self, e: &Engine, recs: impl Iterator<Item = &'a Rec>) {
-        for r in recs {
-            self.add_demand(e, r);
+    /// The demand cells of `live` from scratch, for the units and bodies `mine` accepts
+    /// (a full recomputation splits them between threads). The same cells as adding the
+    /// demands one by one, computed bottom-up: each demand adds to its targets' cells
+    /// only, then every level's cells are added to their parents' once.
+    pub fn of_demands(e: &Engine, live: &[u32], mine: &Shard) -> Rollups {
+        type Cells<K> = FxHashMap<K, Totals>;
+        let add = |cell: &mut Totals, t: &Totals| cell.add(t, 1);
+        let mut unit: [Cells<(u32, PeriodIndex)>; 6] = Default::default();
+        let mut kind: [Cells<(u32, DemandKind, i32)>; 6] = Default::default();
+        let mut dept: [Cells<(u32, u32, i32)>; 6] = Default::default();
+        let mut body: Cells<(u32, PeriodIndex)> = FxHashMap::default();
+        for &slot in live {
+            let r = e.rec(slot);
+            let t = contribution(r);
+            let day = r.day();
+            let periods = [PeriodKind::Week.of(day), PeriodKind::Month.of(day)];
+            let year = PeriodKind::Year.of(day).index;
+            for &target in r.targets.iter() {
+                if !mine.unit(target) {
+                    continue;
+                }
+                let level = usize::from(e.unit(target).level.number());
+                for p in periods {
+                    add(unit[level].entry((target, p)).or_default(), &t);
+                }
+                // The kind and department cells start at the nearest unit at county level
+                // or above.
+                if let Some(c) = e.lineage(target).find(|u| e.unit(*u).level <= Level::County) {
+                    let level = usize::from(e.unit(c).level.number());
+                    add(kind[level].entry((c, r.kind, year)).or_default(), &t);
+                    add(dept[level].entry((c, r.dept, year)).or_default(), &t);
+                }
+            }
+            let n = r.targets.len() as i64;
+            let per_body = Totals {
+                demands: n,
+                cadre_centihours: t.cadre_centihours * n,
+                visits: t.visits * n,
+                host_centidays: t.host_centidays * n,
+                forms: t.forms * n,
+                fields: t.fields * n,
+                indicators: t.indicators * n,
+                violations: 0,
+            };
+            let month = periods[1];
+            if mine.body(r.body) {
+                add(body.entry((r.body, month)).or_default(), &per_body);
+            }
+            if r.dept != r.body && mine.body(r.dept) {
+                add(body.entry((r.dept, month)).or_default(), &per_body);
+            }
         }
+        // Bottom-up: a parent's code is shorter, so its level is above its child's.
+        fn lift<K: Copy + std::hash::Hash + Eq>(
+            e: &Engine,
+            levels: &mut [FxHashMap<K, Totals>; 6],
+            unit_of: impl Fn(&K) -> u32,
+            with_unit: impl Fn(&K, u32) -> K,
+        ) -> FxHashMap<K, Totals> {
+            for level in (2..6).rev() {
+                let cells = std::mem::take(&mut levels[level]);
+                for (k, t) in &cells {
+                    if let Some(p) = e.unit(unit_of(k)).parent {
+                        let pl = usize::from(e.unit(p).level.number());
+                        levels[pl].entry(with_unit(k, p)).or_default().add(t, 1);
+                    }
+                }
+                levels[level] = cells;
+            }
+            let mut all = FxHashMap::default();
+            all.reserve(levels.iter().map(|l| l.len()).sum());
+            for l in levels.iter_mut() {
+                all.extend(l.drain());
+            }
+            all
+        }
+        Rollups {
+            unit: lift(e, &mut unit, |k| k.0, |k, u| (u, k.1)),
+            unit_kind: lift(e, &mut kind, |k| k.0, |k, u| (u, k.1, k.2)),
+            unit_dept: lift(e, &mut dept, |k| k.0, |k, u| (u, k.1, k.2)),
+            body,
+        }
+    }
+
+    /// Takes in the cells of another part (disjoint from this one's).
+    pub fn absorb(&mut self, o: Rollups) {
+        fn join<K: std::hash::Hash + Eq>(a: &mut FxHashMap<K, Totals>, b: FxHashMap<K, Totals>) {
+            if a.len() < b.len() {
+                let small = std::mem::replace(a, b);
+                a.extend(small);
+            } else {
+                a.extend(b);
+            }
+        }
+        join(&mut self.unit, o.unit);
+        join(&mut self.unit_kind, o.unit_kind);
+        join(&mut self.unit_dept, o.unit_dept);
+        join(&mut self.body, o.body);
     }
 
     /// Adds (`sign` 1) or takes away (−1) the violations of findings: one per finding in
     /// each unit it names (and their ancestors), in the body and kind of its first demand.
     pub fn add_findings(&mut self, e: &Engine, findings: &[Finding], sign: i64) {
+        self.add_findings_of(e, findings, sign, &Shard::ALL);
+    }
+
+    /// [`Rollups::add_findings`] for the units and bodies `mine` accepts.
+    pub fn add_findings_of(&mut self, e: &Engine, findings: &[Finding], sign: i64, mine: &Shard) {
         let one = Totals { violations: 1, ..Totals::default() };
         for f in findings {
             let periods = [PeriodKind::Week.of(f.date), PeriodKind::Month.of(f.date)];
             let year = PeriodKind::Year.of(f.date).index;
             let (body, dept, kind) = f.origin;
             let mut touched: Vec<u32> = Vec::new();
-            for &u in &f.unit_ids {
+            // A unit's ancestors are in its province, so in its shard.
+            for &u in f.unit_ids.iter().filter(|u| mine.unit(**u)) {
                 touched.extend(e.lineage(u));
             }
             touched.sort_unstable();
@@ -184,8 +329,10 @@ impl Rollups {
                     bump(&mut self.unit_dept, (u, dept, year), &one, sign);
                 }
             }
-            bump(&mut self.body, (body, periods[1]), &one, sign);
-            if dept != body {
+            if mine.body(body) {
+                bump(&mut self.body, (body, periods[1]), &one, sign);
+            }
+            if dept != body && mine.body(dept) {
                 bump(&mut self.body, (dept, periods[1]), &one, sign);
             }
         }

@@ -337,6 +337,9 @@ pub async fn run(args: RulesBenchArgs) -> Result<()> {
         "target ≤ 60 s for the recomputation",
     );
     row("full recomputation alone", format!("{recompute_secs:.1} s"), "findings and rollups from scratch");
+    for (phase, took) in engine.recompute_phases() {
+        row(&format!("  {phase}"), format!("{:.2} s", took.as_secs_f64()), "");
+    }
     row("peak memory", format!("{:.1} GiB", peak_rss_gib()), "");
 
     // A dashboard view: a prefecture's counties by month, from the rollups.
