@@ -92,14 +92,28 @@ pub fn routes() -> Router<AppState> {
         .route("/voice/receipt/rate", post(receipt_rate))
 }
 
+/// The working-day calendar and time limits of this process: set once at startup by
+/// [`configure`] (from `serve --holidays`, `--acknowledge-days`, …), else the shipped
+/// calendar and the default limits. Process-wide like the clock the limits are read
+/// against: every report of a deployment runs on the same calendar.
+static POLICY: OnceLock<(WorkCalendar, TimeLimits)> = OnceLock::new();
+
+/// Sets the process's calendar and limits. Fails (returning them) when they were already
+/// set or already read.
+pub fn configure(calendar: WorkCalendar, limits: TimeLimits) -> Result<(), (WorkCalendar, TimeLimits)> {
+    POLICY.set((calendar, limits))
+}
+
+fn configured() -> &'static (WorkCalendar, TimeLimits) {
+    POLICY.get_or_init(|| (WorkCalendar::cn_default(), TimeLimits::default()))
+}
+
 pub(crate) fn calendar() -> &'static WorkCalendar {
-    static CAL: OnceLock<WorkCalendar> = OnceLock::new();
-    CAL.get_or_init(WorkCalendar::cn_default)
+    &configured().0
 }
 
 pub(crate) fn limits() -> &'static TimeLimits {
-    static LIMITS: OnceLock<TimeLimits> = OnceLock::new();
-    LIMITS.get_or_init(TimeLimits::default)
+    &configured().1
 }
 
 pub(crate) fn policy() -> Policy<'static> {

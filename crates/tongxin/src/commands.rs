@@ -18,8 +18,9 @@ const VOICE_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30
 
 pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { listen, secure_cookies, public_url, rules, log } => {
+        Command::Serve { listen, secure_cookies, public_url, rules, voice, log } => {
             let rules = Some(crate::check::rules(rules.as_deref())?);
+            configure_voice(&voice)?;
             let store = open_store(&cli.db).await?;
             let log = open_log(store.clone(), &cli.db, &log).await?;
             let config = tongxin_server::Config {
@@ -72,6 +73,31 @@ pub async fn run(cli: Cli) -> Result<()> {
         }
         Command::Voice(args) => crate::voice_cli::run(args).await,
     }
+}
+
+/// Sets the safe voice's calendar and time limits for this process from `serve`'s flags.
+fn configure_voice(args: &crate::VoicePolicyArgs) -> Result<()> {
+    let mut calendar = tongxin_voice::WorkCalendar::cn_default();
+    for path in &args.holidays {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the holiday calendar {}", path.display()))?;
+        calendar.add_file(&path.display().to_string(), &text).map_err(|e| anyhow!("{e}"))?;
+    }
+    let limits = tongxin_voice::TimeLimits {
+        acknowledge: args.acknowledge_days,
+        answer: args.answer_days,
+        quiet_close: args.quiet_close_days,
+        ..tongxin_voice::TimeLimits::default()
+    };
+    if args.acknowledge_days > args.answer_days {
+        bail!(
+            "--acknowledge-days ({}) must not exceed --answer-days ({})",
+            args.acknowledge_days,
+            args.answer_days
+        );
+    }
+    tongxin_server::voice::configure(calendar, limits)
+        .map_err(|_| anyhow!("the voice calendar was already configured in this process"))
 }
 
 /// Opens the store a `--db` value names.

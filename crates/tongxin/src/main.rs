@@ -35,6 +35,26 @@ pub struct Cli {
     command: Command,
 }
 
+/// The safe voice's time limits and working-day calendar.
+#[derive(Debug, Clone, clap::Args)]
+pub struct VoicePolicyArgs {
+    /// A holiday calendar file, one date per line (`2027-01-01 holiday 元旦`, or `workday`
+    /// for a make-up working day; `#` comments), as `crates/voice/calendars/cn-2026.txt`:
+    /// added to the shipped calendar, e.g. next year's State Council notice or a local
+    /// holiday. Repeatable.
+    #[arg(long = "holidays", value_name = "FILE")]
+    pub holidays: Vec<PathBuf>,
+    /// Working days a body has to acknowledge a report.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=60))]
+    pub acknowledge_days: u32,
+    /// Working days a body has to answer a report.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub answer_days: u32,
+    /// Working days after an unrated answer before the report closes by itself.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub quiet_close_days: u32,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum LogFormat {
     /// Text on a terminal, JSON otherwise.
@@ -61,6 +81,8 @@ enum Command {
         /// Default: the shipped national rules.
         #[arg(long)]
         rules: Option<PathBuf>,
+        #[command(flatten)]
+        voice: VoicePolicyArgs,
         #[command(flatten)]
         log: LogArgs,
     },

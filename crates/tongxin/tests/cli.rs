@@ -138,6 +138,19 @@ fn command_line_mistakes_say_what_to_do() {
     assert!(stderr(&out).contains("import units first"), "{}", stderr(&out));
     let out = s.run(&["export", "units", s.path("x.txt").to_str().unwrap()]);
     assert!(!out.status.success() && stderr(&out).contains("x.txt"), "{}", stderr(&out));
+    // The safe voice's calendar and limits are checked before anything is opened.
+    std::fs::write(s.path("h.txt"), "2027-01-01 holiday 元旦\n2027-02-30 holiday 春节\n").unwrap();
+    let out = s.run(&["serve", "--holidays", s.path("h.txt").to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("h.txt") && stderr(&out).contains(":2"), "{}", stderr(&out));
+    let out = s.run(&["serve", "--acknowledge-days", "20", "--answer-days", "10"]);
+    assert!(
+        stderr(&out).contains("--acknowledge-days (20) must not exceed --answer-days (10)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.run(&["serve", "--answer-days", "0"]);
+    assert!(!out.status.success() && stderr(&out).contains("--answer-days"), "{}", stderr(&out));
     let help = Command::new(env!("CARGO_BIN_EXE_tongxin")).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for sub in ["serve", "demo", "import", "export", "user", "bench"] {
