@@ -132,6 +132,11 @@ pub enum VoiceCommand {
         /// Where to write the report's tlog-proof (default: voice-<report ref>.tlog-proof here).
         #[arg(long)]
         proof_out: Option<PathBuf>,
+        /// Hours a freshly taken allowance is held before one of its tokens is spent, so
+        /// that taking it and filing cannot be matched by their timing (as the filing page
+        /// does). Lower it only knowing that risk.
+        #[arg(long, default_value_t = tongxin_server::voice_pages::TOKEN_HOLD_HOURS)]
+        hold_hours: u32,
     },
     /// Show a report's status and answers (the receipt secret from stdin or TONGXIN_RECEIPT_SECRET).
     Receipt {
@@ -178,9 +183,10 @@ pub async fn run(args: VoiceArgs) -> Result<()> {
             cite,
             cite_body,
             proof_out,
+            hold_hours,
         } => {
             let content = json!({"demanded": demanded, "by_whom": by_whom, "cost": cost, "fix": fix});
-            file(&ctx, &scope, period, content, to, cite, cite_body, proof_out).await
+            file(&ctx, &scope, period, content, to, cite, cite_body, proof_out, hold_hours).await
         }
         VoiceCommand::Receipt { json } => {
             let secret = read_secret()?;
@@ -359,6 +365,10 @@ impl Http {
 // ---------------------------------------------------------------------------------------
 // The wallet
 
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
 /// What the wallet keeps: per server the pinned log key, per scope and period the issuer
 /// key and the unspent tokens. Nothing about the user.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -386,6 +396,10 @@ pub struct WalletAllowance {
     /// The key's validity, Unix seconds.
     pub not_before: u64,
     pub not_after: u64,
+    /// When the allowance was taken, Unix seconds (0 in wallets written before this was
+    /// kept: treated as long ago).
+    #[serde(default)]
+    pub obtained_at: u64,
     /// Unspent tokens, base64.
     pub tokens: Vec<String>,
 }
@@ -753,6 +767,7 @@ async fn allowance(ctx: &Ctx, scope: &str, period: Option<String>, user: &str) -
         log_index: k.log_index,
         not_before: k.record.not_before(),
         not_after: k.record.not_after(),
+        obtained_at: unix_now(),
         tokens,
     });
     wallet.save(&ctx.wallet_path)?;
@@ -781,6 +796,7 @@ async fn file(
     cite: Vec<Uuid>,
     cite_body: Vec<Uuid>,
     proof_out: Option<PathBuf>,
+    hold_hours: u32,
 ) -> Result<()> {
     let period = period_or_now(period);
     let mut wallet = Wallet::load(&ctx.wallet_path)?;
@@ -792,6 +808,17 @@ async fn file(
         )
     })?;
     let a = wallet.allowances[i].clone();
+    let usable_from = a.obtained_at + u64::from(hold_hours) * 3600;
+    if unix_now() < usable_from {
+        let at = chrono::DateTime::from_timestamp(usable_from as i64, 0)
+            .map(|t| {
+                t.with_timezone(&tongxin_voice::calendar::china_offset()).format("%Y-%m-%d %H:%M").to_string()
+            })
+            .unwrap_or_default();
+        bail!(
+            "these tokens were taken less than {hold_hours} hours ago; file anonymously from {at} (China time), so that taking the allowance and filing cannot be matched by their timing"
+        );
+    }
     let token = a.tokens.first().cloned().ok_or_else(|| {
         anyhow!("all {ALLOWANCE} tokens of scope {scope}, period {period} are spent; the next allowance comes next period")
     })?;

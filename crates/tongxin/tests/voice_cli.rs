@@ -249,6 +249,9 @@ fn file_args<'a>(proof: &'a str, demanded: &'a str) -> Vec<&'a str> {
         "合并为一张表，按月填报",
         "--proof-out",
         proof,
+        // The tests file right after taking the allowance: no holding period.
+        "--hold-hours",
+        "0",
     ]
 }
 
@@ -298,6 +301,15 @@ fn allowance_file_receipt_round_trip_and_a_replayed_token() {
     // The allowance is once per period.
     let e = failed(voice(&url, &wallet, &["allowance", "--scope", SCOPE, "--user", CADRE], &pw, ""));
     assert!(e.contains("already holds the allowance"), "{e}");
+
+    // By default a fresh allowance is held a day before a token is spent: nothing is
+    // filed and no token leaves the wallet.
+    let held_proof = s.path("held.tlog-proof");
+    let mut held = file_args(held_proof.to_str().unwrap(), "刚领凭证就提交");
+    held.truncate(held.len() - 2);
+    let e = failed(voice(&url, &wallet, &held, &[], ""));
+    assert!(e.contains("taken less than 24 hours ago"), "{e}");
+    assert_eq!(tokens_in(&wallet), 10);
 
     // File with one token; keep the wallet as it was before, to replay the token later.
     let before = std::fs::read(&wallet).unwrap();
