@@ -585,15 +585,15 @@ async fn transition(state: &AppState, a: &Access, to: DirectiveStatus, revision:
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/directives/{id}/status", tag = "directives", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveStatusInput, responses((status = 200, body = Value, description = "the stored directive with the check report of the transition"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account"), (status = 409, body = ErrorBody, description = "transition not allowed, or a stale revision"), (status = 422, body = ErrorBody, description = "unknown status")))]
-async fn set_status(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<DirectiveStatusInput>,
-) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id)?;
-    let to = match DirectiveStatus::parse(input.status.trim()) {
+/// Issues, withdraws or (from consulting) returns a directive to draft.
+pub(crate) async fn set_status_to(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    status: &str,
+    revision: u32,
+) -> ApiResult<()> {
+    let to = match DirectiveStatus::parse(status.trim()) {
         Some(DirectiveStatus::Consulting) => {
             return Err(AppError::field(
                 "status",
@@ -610,8 +610,19 @@ async fn set_status(
             ));
         }
     };
-    let a = authored(&state, &user, id).await?;
-    transition(&state, &a, to, input.revision).await?;
+    let a = authored(state, user, id).await?;
+    transition(state, &a, to, revision).await
+}
+
+#[utoipa::path(post, path = "/api/directives/{id}/status", tag = "directives", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveStatusInput, responses((status = 200, body = Value, description = "the stored directive with the check report of the transition"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account"), (status = 409, body = ErrorBody, description = "transition not allowed, or a stale revision"), (status = 422, body = ErrorBody, description = "unknown status")))]
+async fn set_status(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<DirectiveStatusInput>,
+) -> ApiResult<Json<Value>> {
+    let id = parse_id(&id)?;
+    set_status_to(&state, &user, id, &input.status, input.revision).await?;
     let a = visible(&state, &user, id).await?;
     Ok(Json(view(&state, &a).await?))
 }
@@ -767,26 +778,18 @@ fn random_id() -> Uuid {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid()
 }
 
-#[utoipa::path(post, path = "/api/directives/{id}/ratings", tag = "directives", description = "A cadre of a target unit rates the tasks by name.", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveRatingInput, responses((status = 201, body = Value, description = "stored"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not a cadre of a target unit"), (status = 404, body = ErrorBody, description = "no such directive in consultation"), (status = 409, body = ErrorBody, description = "window closed, or a task already rated by this cadre"), (status = 422, body = ErrorBody, description = "bad ratings, or a token sent")))]
-async fn rate_named(
-    State(state): State<AppState>,
-    ApiUser(user): ApiUser,
-    Path(id): Path<String>,
-    ApiJson(input): ApiJson<DirectiveRatingInput>,
-) -> ApiResult<Response> {
-    let id = parse_id(&id)?;
-    if input.token.is_some() || input.period.is_some() || input.scope.is_some() || input.level.is_some() {
-        return Err(AppError::field(
-            "token",
-            "实名评价不使用匿名凭证；匿名评价请提交到 /directives/{id}/ratings",
-            "a named rating takes no token, scope or level; rate anonymously at /directives/{id}/ratings",
-        ));
-    }
-    let (stored, doc) = open_for_rating(&state, id).await?;
-    if user.role != Role::Cadre || !related(&user, &stored.targets) {
+/// Stores a named rating by a cadre of a target unit; returns how many tasks it rates.
+pub(crate) async fn rate_by_name(
+    state: &AppState,
+    user: &User,
+    id: Uuid,
+    items: &[DirectiveRatingItem],
+) -> ApiResult<usize> {
+    let (stored, doc) = open_for_rating(state, id).await?;
+    if user.role != Role::Cadre || !related(user, &stored.targets) {
         return Err(AppError::forbidden());
     }
-    let ratings = ratings_of(&doc, &input.ratings)?;
+    let ratings = ratings_of(&doc, items)?;
     let r = ConsultationResponse {
         id: random_id(),
         directive: id,
@@ -806,7 +809,26 @@ async fn rate_named(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok((StatusCode::CREATED, Json(json!({ "stored": r.ratings.len() }))).into_response())
+    Ok(r.ratings.len())
+}
+
+#[utoipa::path(post, path = "/api/directives/{id}/ratings", tag = "directives", description = "A cadre of a target unit rates the tasks by name.", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveRatingInput, responses((status = 201, body = Value, description = "stored"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not a cadre of a target unit"), (status = 404, body = ErrorBody, description = "no such directive in consultation"), (status = 409, body = ErrorBody, description = "window closed, or a task already rated by this cadre"), (status = 422, body = ErrorBody, description = "bad ratings, or a token sent")))]
+async fn rate_named(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<DirectiveRatingInput>,
+) -> ApiResult<Response> {
+    let id = parse_id(&id)?;
+    if input.token.is_some() || input.period.is_some() || input.scope.is_some() || input.level.is_some() {
+        return Err(AppError::field(
+            "token",
+            "实名评价不使用匿名凭证；匿名评价请提交到 /directives/{id}/ratings",
+            "a named rating takes no token, scope or level; rate anonymously at /directives/{id}/ratings",
+        ));
+    }
+    let stored = rate_by_name(&state, &user, id, &input.ratings).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "stored": stored }))).into_response())
 }
 
 /// `POST /directives/{id}/ratings`: anonymous rating with a token. Takes the JSON body

@@ -11,6 +11,7 @@ pub mod authz;
 pub mod burden;
 pub mod calendar;
 pub mod dashboard;
+pub mod directive_pages;
 pub mod directives;
 pub mod error;
 pub mod i18n;
@@ -95,6 +96,7 @@ pub fn app_with_log(store: Arc<dyn Store>, config: Config, log: Option<tongxin_l
         .merge(voice_pages::routes())
         .merge(voice_loop::routes())
         .merge(directives::routes())
+        .merge(directive_pages::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(CsrfLayer::new())

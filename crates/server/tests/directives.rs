@@ -466,3 +466,102 @@ async fn consultation_ratings_tokens_k_and_the_log() {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn the_pages_draft_check_consult_and_show_results() {
+    let app = TestApp::new().await;
+    let r = app.get(Who::DepartmentStaff, "/directives/new").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"directive-toml\""));
+    assert_eq!(app.get(Who::TownshipCadre, "/directives/new").await.status, StatusCode::FORBIDDEN);
+
+    // "检查 / Check" without JavaScript: the panel flags the road, nothing is stored.
+    let r =
+        app.post_form(Who::DepartmentStaff, "/directives/new", &[("toml", ROAD), ("action", "check")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("id=\"check-verdict\"") && html.contains("不宜印发"), "{html}");
+    assert!(html.contains("class=\"verdict-infeasible\">不可行"), "{html}");
+    assert_eq!(stored_count(&app).await, 0);
+    // A bad document: the problems named in the panel, nothing stored.
+    let bad = ROAD.replace("template = \"road\"", "template = \"bridge\"");
+    let r =
+        app.post_form(Who::DepartmentStaff, "/directives/new", &[("toml", &bad), ("action", "save")]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.text().contains("id=\"check-errors\"") && r.text().contains("task[0]"), "{}", r.text());
+    assert_eq!(stored_count(&app).await, 0);
+
+    // Save: redirected to the editor, which shows the stored document as TOML that
+    // checks again as it is.
+    let r =
+        app.post_form(Who::DepartmentStaff, "/directives/new", &[("toml", ROAD), ("action", "save")]).await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.text());
+    let to = r.header(axum::http::header::LOCATION).unwrap().to_owned();
+    let id = to.trim_start_matches("/directives/").trim_end_matches("/edit").to_owned();
+    let html = app.get(Who::DepartmentStaff, &to).await.text();
+    assert!(html.contains("不宜印发"), "{html}");
+    let start = html.find("id=\"directive-toml\"").unwrap();
+    let text = &html[html[start..].find('>').unwrap() + start + 1..html.find("</textarea>").unwrap()];
+    let text = text
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let r =
+        app.post_json(Who::DepartmentStaff, "/api/directives/check", &json!({"toml": text, "id": id})).await;
+    assert_eq!(r.status, StatusCode::OK, "the editor's TOML checks again: {}\n{text}", r.text());
+    assert!(app.get(Who::DepartmentStaff, "/directives").await.text().contains(&id));
+
+    // Open the consultation from the editor; a cadre rates by name without JavaScript.
+    let r = app
+        .post_form(
+            Who::DepartmentStaff,
+            &format!("/directives/{id}/consultation"),
+            &[("closes_on", "2099-01-01"), ("revision", "1")],
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.text());
+    let r = app.get(Who::TownshipCadre, &format!("/directives/{id}/consult")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("name=\"rating.road\"") && r.text().contains("/static/directives.js"));
+    assert!(
+        app.get(Who::TownshipCadre, "/directives")
+            .await
+            .text()
+            .contains(&format!("/directives/{id}/consult"))
+    );
+    let r = app
+        .post_form(
+            Who::TownshipCadre,
+            &format!("/directives/{id}/consult"),
+            &[("rating.road", "1"), ("comment.road", "环评公示和招标就要两个月"), ("rating.survey", "4")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.text().contains("id=\"consult-done\""));
+    assert_eq!(app.get(Who::Anonymous, "/static/directives.js").await.status, StatusCode::OK);
+
+    // The author's results: one response, suppressed, beside tongxin's estimate.
+    let html = app.get(Who::DepartmentStaff, &format!("/directives/{id}/results")).await.text();
+    assert!(html.contains("id=\"results-count\">1<"), "{html}");
+    assert!(html.contains("class=\"suppressed\""), "{html}");
+    assert!(!html.contains("环评公示和招标就要两个月"), "a comment below k is not shown");
+    assert!(html.contains("同心测算"), "{html}");
+    assert_eq!(
+        app.get(Who::TownshipCadre, &format!("/directives/{id}/results")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // Conclude from the page.
+    let r = app
+        .post_form(
+            Who::DepartmentStaff,
+            &format!("/directives/{id}/conclude"),
+            &[("outcome", "revise"), ("response", "按法定时限重新倒排工期"), ("revision", "2")],
+        )
+        .await;
+    assert!(r.status.is_redirection(), "{} {}", r.status, r.text());
+    let html = app.get(Who::DepartmentStaff, &format!("/directives/{id}/edit")).await.text();
+    assert!(html.contains("按法定时限重新倒排工期") && html.contains("草稿"), "{html}");
+}
