@@ -245,6 +245,10 @@ impl Rollups {
                 violations: 0,
             };
             let month = periods[1];
+            if n == 0 {
+                // Nothing to add (a cell that would stay zero is not kept).
+                continue;
+            }
             if mine.body(r.body) {
                 add(body.entry((r.body, month)).or_default(), &per_body);
             }
