@@ -53,9 +53,9 @@ pub struct VoiceBenchArgs {
     #[arg(long, default_value_t = 20_000)]
     pub redemptions: usize,
     /// How long the log pools appends into one batch, in milliseconds (as `serve --log-period-ms`,
-    /// whose default is 500: with a bounded number of requests in flight, filings per second
+    /// whose default this is: with a bounded number of requests in flight, filings per second
     /// are at most that number divided by this period).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub log_period_ms: u64,
     /// Threads for issuance and redemption (0: one per core).
     #[arg(long, default_value_t = 0)]

@@ -190,8 +190,10 @@ pub struct LogArgs {
     /// `tongxin-log.key` for PostgreSQL.
     #[arg(long)]
     pub log_key: Option<PathBuf>,
-    /// How long appends are pooled into one batch, in milliseconds (at most 1000).
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    /// How long appends are pooled into one batch, in milliseconds (at most 1000): a
+    /// filing's receipt waits about this long; a busy log publishes up to 1000/this
+    /// checkpoints a second.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub log_period_ms: u64,
     /// A witness that cosigns the log's checkpoints, as `URL=VKEY` (repeatable), e.g.
     /// `http://witness.example:8090=zj.example/witness+1a2b3c4d+BF…`.
