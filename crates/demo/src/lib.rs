@@ -16,6 +16,7 @@ mod annual;
 mod bodies;
 mod calendar;
 mod catalog;
+mod directives;
 mod geo;
 mod ledger;
 mod practice;
@@ -27,6 +28,7 @@ use rand_chacha::ChaCha8Rng;
 use tongxin_domain::{Body, Demand, Unit, User};
 use uuid::Uuid;
 
+pub use directives::DemoDirective;
 pub use scenarios::{
     AnnualExcess, Cascade, DisguisedInspection, DuplicateField, GuidanceVisits, IndicatorLoad, Scenarios,
     ThreeDivisions, WorkGroup,
@@ -52,6 +54,9 @@ pub struct Demo {
     pub demands: Vec<Demand>,
     pub accounts: Vec<DemoAccount>,
     pub scenarios: Scenarios,
+    /// Directives on the scenario county (issue 6): some in force, the road example as a
+    /// draft; to be stored in order.
+    pub directives: Vec<DemoDirective>,
 }
 
 /// What to generate.
@@ -111,10 +116,11 @@ pub fn generate_with(units: &[Unit], options: &DemoOptions) -> Result<Demo, Demo
         staged: Vec::new(),
     };
     let scenarios = scenarios::stage_all(&mut g, &stage);
+    let directives = directives::build(&geo, &stage, &bodies, today);
     g.background();
     let mut demands = g.demands;
     demands.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then(a.id.cmp(&b.id)));
-    Ok(Demo { bodies: bodies.all, demands, accounts, scenarios })
+    Ok(Demo { bodies: bodies.all, demands, accounts, scenarios, directives })
 }
 
 /// A UUIDv7 whose timestamp is `at` (China time) and whose other bits come from `rng`.

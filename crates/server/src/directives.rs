@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use tongxin_directives::{CheckOptions, CheckReport, Directive, Status, TemplateSet, UnitIndex};
 use tongxin_domain::{Body, FieldError, Level, Role, UnitCode, User, new_id};
 use tongxin_store::{
-    Consultation, ConsultationResponse, DirectiveFilter, DirectiveStatus, StoreError, StoredDirective,
+    Consultation, ConsultationResponse, DirectiveFilter, DirectiveStatus, Store, StoreError, StoredDirective,
     TaskRating,
 };
 use utoipa::ToSchema;
@@ -196,11 +196,11 @@ fn provinces_of<'a>(docs: impl IntoIterator<Item = &'a Directive>) -> BTreeSet<S
 }
 
 /// The units of the given provinces, from the store.
-async fn unit_index(state: &AppState, provinces: &BTreeSet<String>) -> ApiResult<UnitIndex> {
+async fn unit_index(store: &dyn Store, provinces: &BTreeSet<String>) -> ApiResult<UnitIndex> {
     let mut units = Vec::new();
     for p in provinces {
         let Ok(root) = UnitCode::parse(p) else { continue };
-        units.extend(state.store.units_under(Some(&root)).await?);
+        units.extend(store.units_under(Some(&root)).await?);
     }
     Ok(UnitIndex::new(units))
 }
@@ -219,6 +219,10 @@ pub(crate) async fn run_check(
     draft: &Directive,
     exclude: Option<Uuid>,
 ) -> ApiResult<Checked> {
+    check_in(state.store.as_ref(), draft, exclude).await
+}
+
+async fn check_in(store: &dyn Store, draft: &Directive, exclude: Option<Uuid>) -> ApiResult<Checked> {
     let provinces = provinces_of([draft]);
     let mut active = Vec::new();
     for p in &provinces {
@@ -227,14 +231,14 @@ pub(crate) async fn run_check(
             statuses: vec![DirectiveStatus::Consulting, DirectiveStatus::Issued],
             bodies: vec![],
         };
-        for d in state.store.directives().directives(&filter).await? {
+        for d in store.directives().directives(&filter).await? {
             if Some(d.id) != exclude {
                 active.push(document_of(&d)?);
             }
         }
     }
     let all = provinces_of(std::iter::once(draft).chain(&active));
-    let units = unit_index(state, &all).await?;
+    let units = unit_index(store, &all).await?;
     let draft = draft.clone();
     tokio::task::spawn_blocking(move || {
         let opts = CheckOptions { samples: SAMPLES, ..CheckOptions::default() };
@@ -1059,4 +1063,51 @@ async fn conclude(
     let mut v = view(&state, &a).await?;
     v["log_index"] = json!(index);
     Ok(Json(v))
+}
+
+/// Stores a directive given as TOML for `body`, drafted by `author`, with `status`
+/// `draft` or `issued`, checked like any other (for the demo). Returns its id.
+pub async fn store_seeded(
+    store: &dyn Store,
+    body: Uuid,
+    author: &User,
+    status: &str,
+    toml: &str,
+) -> Result<Uuid, AppError> {
+    let status = match DirectiveStatus::parse(status) {
+        Some(s @ (DirectiveStatus::Draft | DirectiveStatus::Issued)) => s,
+        _ => {
+            return Err(AppError::field(
+                "status",
+                "状态须为 draft 或 issued",
+                "status must be draft or issued",
+            ));
+        }
+    };
+    let body = store
+        .body(body)
+        .await?
+        .ok_or_else(|| AppError::field("issuing_body", "没有这个部门", "no such body"))?;
+    let mut doc = parse_source(Some(toml), None)?;
+    let id = new_id();
+    own(&mut doc, id, &body, status);
+    let checked = check_in(store, &doc, Some(id)).await?;
+    let now = Utc::now();
+    store
+        .directives()
+        .directive_put(&StoredDirective {
+            id,
+            issuing_body: body.id,
+            body_unit: body.unit.clone(),
+            status,
+            document: to_value(&doc)?,
+            targets: checked.targets,
+            check: Some(to_value(&checked.report)?),
+            revision: 1,
+            created_by: author.id,
+            created_at: now,
+            updated_at: now,
+        })
+        .await?;
+    Ok(id)
 }

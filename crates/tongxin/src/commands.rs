@@ -301,6 +301,17 @@ async fn demo(
         let batch =
             ImportBatch { units, bodies: demo.bodies, demands: demo.demands, users, actor: "demo".into() };
         write_batch(store.as_ref(), batch, "demo").await.map_err(|e| anyhow!("cannot load the demo: {e}"))?;
+        // The directives (issue 6): those in force first, so the draft is checked against them.
+        for d in &demo.directives {
+            let Some(author) = demo.accounts.iter().find(|a| a.user.username == d.author) else { continue };
+            tongxin_server::directives::store_seeded(store.as_ref(), d.body, &author.user, d.status, &d.toml)
+                .await
+                .map_err(|e| {
+                    let fields: Vec<String> =
+                        e.body.fields.iter().map(|f| format!("{}: {}", f.field, f.en)).collect();
+                    anyhow!("cannot store a demo directive: {} {}", e.body.message_en, fields.join("; "))
+                })?;
+        }
         eprintln!(
             "Loaded {name}: {n_units} units, {n_bodies} bodies, {n_demands} demands of {year} (seed {seed}) in {:.1} s.",
             started.elapsed().as_secs_f64()
