@@ -26,11 +26,11 @@ use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tongxin_directives::{CheckOptions, CheckReport, Directive, Status, TemplateSet, UnitIndex};
-use tongxin_domain::{Body, FieldError, Level, Role, UnitCode, User, new_id};
+use tongxin_directives::{CheckOptions, CheckReport, Directive, LedgerLoad, Status, TemplateSet, UnitIndex};
+use tongxin_domain::{Body, DemandStatus, FieldError, Level, Role, UnitCode, User, new_id};
 use tongxin_store::{
-    Consultation, ConsultationResponse, DirectiveFilter, DirectiveStatus, Store, StoreError, StoredDirective,
-    TaskRating,
+    Consultation, ConsultationResponse, DemandFilter, DirectiveFilter, DirectiveStatus, Store, StoreError,
+    StoredDirective, TaskRating,
 };
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -205,6 +205,54 @@ async fn unit_index(store: &dyn Store, provinces: &BTreeSet<String>) -> ApiResul
     Ok(UnitIndex::new(units))
 }
 
+/// At most this many pages of 1,000 demands are read for [`ledger_loads`].
+const LEDGER_PAGES: usize = 50;
+
+/// What the ledger already puts on the draft's target units, per unit and week, between
+/// its issue date and its last deadline: the demands' cadre-hours (the burden dashboard's
+/// figure), cancelled ones left out, read under the targets' lowest common ancestor. Added
+/// to the directives' load in the capacity check.
+async fn ledger_loads(store: &dyn Store, draft: &Directive, units: &UnitIndex) -> ApiResult<Vec<LedgerLoad>> {
+    let mut targets: BTreeSet<UnitCode> = BTreeSet::new();
+    for (i, t) in draft.tasks.iter().enumerate() {
+        if let Ok(idx) = units.resolve(t, i, false) {
+            targets.extend(idx.into_iter().map(|u| units.get(u).code.clone()));
+        }
+    }
+    let (Some(first), Some(last)) = (targets.first(), draft.tasks.iter().map(|t| t.deadline).max()) else {
+        return Ok(Vec::new());
+    };
+    let mut root = first.clone();
+    while !targets.iter().all(|t| root.contains(t)) {
+        match root.parent() {
+            Some(p) => root = p,
+            None => break,
+        }
+    }
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight");
+    let mut filter = DemandFilter {
+        unit: Some(root),
+        from: Some(midnight(draft.issued_on)),
+        to: Some(midnight(last.succ_opt().unwrap_or(last))),
+        limit: 1000,
+        ..Default::default()
+    };
+    let mut load: BTreeMap<(UnitCode, NaiveDate), f64> = BTreeMap::new();
+    for _ in 0..LEDGER_PAGES {
+        let page = store.demands(&filter).await?;
+        for d in page.items.iter().filter(|d| d.status != DemandStatus::Cancelled) {
+            for t in d.targets.iter().filter(|t| targets.contains(*t)) {
+                *load.entry((t.clone(), d.starts_at.date())).or_default() += d.cost.cadre_hours;
+            }
+        }
+        match page.next {
+            Some(next) => filter.after = Some(next),
+            None => break,
+        }
+    }
+    Ok(load.into_iter().map(|((unit, week), cadre_hours)| LedgerLoad { unit, week, cadre_hours }).collect())
+}
+
 /// The outcome of [`run_check`]: the report and the draft's resolved target units.
 pub(crate) struct Checked {
     pub report: CheckReport,
@@ -239,9 +287,11 @@ async fn check_in(store: &dyn Store, draft: &Directive, exclude: Option<Uuid>) -
     }
     let all = provinces_of(std::iter::once(draft).chain(&active));
     let units = unit_index(store, &all).await?;
+    let ledger = ledger_loads(store, draft, &units).await?;
     let draft = draft.clone();
     tokio::task::spawn_blocking(move || {
-        let opts = CheckOptions { samples: SAMPLES, ..CheckOptions::default() };
+        let mut opts = CheckOptions { samples: SAMPLES, ..CheckOptions::default() };
+        opts.conflicts.ledger = ledger;
         let report = tongxin_directives::check("directive", &draft, &active, &units, templates(), &opts)
             .map_err(invalid_of)?;
         let mut targets = BTreeSet::new();

@@ -565,3 +565,39 @@ async fn the_pages_draft_check_consult_and_show_results() {
     let html = app.get(Who::DepartmentStaff, &format!("/directives/{id}/edit")).await.text();
     assert!(html.contains("按法定时限重新倒排工期") && html.contains("草稿"), "{html}");
 }
+
+#[tokio::test]
+async fn the_ledger_counts_in_the_capacity_check() {
+    let app = TestApp::new().await;
+    app.store.set_cadres(&common::code("350102002001"), 1).await.unwrap();
+    let draft = r#"
+id = "forms"
+issuing_body = "x"
+title = "关于填报耕地保护台账的通知"
+issued_on = 2026-04-06
+
+[[task]]
+id = "forms"
+title = "填报耕地保护台账"
+template = "data_collection"
+deadline = 2026-05-29
+targets = { units = ["350102002001"] }
+resources = { cadre_hours = 40, visits = 1 }
+"#;
+    let over = |v: &Value| {
+        v["report"]["conflicts"].as_array().unwrap().iter().find(|c| c["kind"] == "over_capacity").cloned()
+    };
+    let r = app.post_json(Who::DepartmentStaff, "/api/directives/check", &json!({"toml": draft})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(over(&r.json()), None, "the draft alone fits one cadre's week");
+
+    // The ledger already holds a 45-hour inspection at that village in one of the weeks.
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 4, 15).unwrap().and_hms_opt(9, 0, 0).unwrap();
+    let mut demand = common::input(app.fx.division_a.id, &["350102002001"], start);
+    demand["cost"]["cadre_hours"] = json!(45.0);
+    app.create(Who::DivisionStaff, &demand).await;
+    let r = app.post_json(Who::DepartmentStaff, "/api/directives/check", &json!({"toml": draft})).await;
+    let c = over(&r.json()).expect("over capacity with the ledger's hours");
+    assert_eq!(c["units"], json!(["350102002001"]));
+    assert_eq!(c["weeks"], json!(["2026-04-13"]));
+}
