@@ -3,10 +3,12 @@
 //! the editor, press "检查" (no script involved) and see it flagged: the road task
 //! infeasible with its breaking step and 80% deadline, the survey colliding with the
 //! flood-season ban on household visits already in force; they save it and open a
-//! consultation. The township's cadre finds it in the list and rates both tasks by name;
-//! the page's script finds no token for it in this browser and says so. The author reads
-//! the results (one response: suppressed under k, beside tongxin's estimate) and concludes
-//! with a response, which the editor then shows with its transparency-log entry.
+//! consultation. The township's cadre finds it in the list; with no token in the browser
+//! the page says so; after taking the allowance on the report page, the page's script
+//! spends one token on an anonymous rating; the cadre then rates both tasks by name. The
+//! author reads the results (two responses: suppressed under k, beside tongxin's
+//! estimate) and concludes with a response, which the editor then shows with its
+//! transparency-log entry.
 //!
 //! Needs `chromium`, `chromium-driver` and `fonts-noto-cjk`; without them the test prints
 //! a notice and passes, unless `TONGXIN_REQUIRE_BROWSER=1`.
@@ -14,7 +16,10 @@
 #[allow(dead_code)] // the harness is shared with tests/browser.rs, which uses all of it
 mod browser_support;
 
+use std::time::{Duration, Instant};
+
 use browser_support::{DESKTOP, Ui};
+use serde_json::json;
 
 /// The scenario township (枫亭镇) of the demo.
 const TOWNSHIP: &str = "350322100";
@@ -22,6 +27,44 @@ const TOWNSHIP: &str = "350322100";
 const STAFF: &str = "staff.rural";
 /// The flood-season ban the demo has in force on the county's villages.
 const BAN: &str = "关于汛期暂停非必要入户走访的通知";
+
+/// Token issuance (an RSA key made on first need, blinding in the browser) takes longer
+/// than a page load.
+const TOKENS_WAIT: Duration = Duration::from_secs(120);
+
+async fn wait_js_true(ui: &Ui, what: &str, script: &str, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if ui.js(script, Vec::new()).await == json!(true) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: waited {limit:?} for {what}; page:\n{}",
+            ui.test,
+            ui.body_text().await
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The cadre's allowance, taken by the report page's script into this browser's wallet,
+/// then aged past the holding period (the test's stand-in for waiting a day).
+async fn take_tokens(ui: &Ui) {
+    ui.goto("/voice/new").await;
+    wait_js_true(ui, "the tokens", "return document.body.dataset.tokens === 'settled';", TOKENS_WAIT).await;
+    ui.js(
+        "for (let i = 0; i < localStorage.length; i++) { \
+           const k = localStorage.key(i); \
+           if (!k.startsWith('tongxin.voice.tokens.v1.')) continue; \
+           const v = JSON.parse(localStorage.getItem(k)); \
+           v.obtained_at = Date.now() - 25 * 3600 * 1000; \
+           localStorage.setItem(k, JSON.stringify(v)); \
+         } return true;",
+        Vec::new(),
+    )
+    .await;
+}
 
 fn road() -> String {
     format!(
@@ -95,13 +138,30 @@ async fn draft_flag_consult_rate_and_read_the_results() {
     assert!(ui.exists("#consultation-window").await);
     ui.sign_out().await;
 
-    // The township's cadre rates both tasks by name.
+    // The township's cadre rates anonymously with a token from the browser's wallet,
+    // then by name.
     ui.sign_in(&format!("cadre.{TOWNSHIP}")).await;
     ui.goto("/directives").await;
     ui.click_and_wait_for_new_page(&format!("tr[data-directive='{id}'] a")).await;
     ui.wait_for("#consult-form").await;
     let tokens = ui.text("#consult-token-status").await;
-    assert!(tokens.contains("匿名凭证"), "{test}: the script reports the wallet: {tokens}");
+    assert!(tokens.contains("没有可用于本文件的匿名凭证"), "{test}: no wallet yet: {tokens}");
+    take_tokens(&ui).await;
+    ui.goto(&format!("/directives/{id}/consult")).await;
+    ui.wait_for("#consult-anonymous:not([hidden])").await;
+    let tokens = ui.text("#consult-token-status").await;
+    assert!(tokens.contains("剩 10 个"), "{test}: the wallet is found: {tokens}");
+    ui.click("input[name='rating.road'][value='2']").await;
+    ui.click("#consult-anonymous").await;
+    wait_js_true(
+        &ui,
+        "the anonymous rating",
+        "const m = document.getElementById('consult-message'); if (m.className === 'error') throw new Error(m.textContent); return m.className === 'ok';",
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(ui.text("#consult-token-status").await.contains("剩 9 个"), "{test}: one token spent");
+    ui.goto(&format!("/directives/{id}/consult")).await;
     ui.click("input[name='rating.road'][value='1']").await;
     ui.type_into("textarea[name='comment.road']", "环评公示和招标就要两个多月，三个月建不成").await;
     ui.click("input[name='rating.survey'][value='3']").await;
@@ -113,10 +173,10 @@ async fn draft_flag_consult_rate_and_read_the_results() {
     // The author reads the results and concludes.
     ui.sign_in(STAFF).await;
     ui.goto(&format!("/directives/{id}/results")).await;
-    assert_eq!(ui.text("#results-count").await, "1");
+    assert_eq!(ui.text("#results-count").await, "2");
     let road_results = ui.text("section[data-task='road']").await;
     assert!(road_results.contains("同心测算"), "{test}: estimate: {road_results}");
-    assert!(road_results.contains("不显示"), "{test}: one response is below k: {road_results}");
+    assert!(road_results.contains("不显示"), "{test}: two responses are below k: {road_results}");
     assert!(!road_results.contains("环评公示"), "{test}: no comment below k: {road_results}");
     ui.select("#conclude select[name=outcome]", "revise").await;
     ui.type_into("#conclude textarea[name=response]", "按法定时限重新倒排工期，改为分期建设").await;
