@@ -102,7 +102,7 @@ pub struct DirectiveUpdate {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectiveStatusInput {
-    /// `issued`, `withdrawn` or (from consulting) `draft`.
+    /// `issued` or `withdrawn` (from draft; a consultation ends by its conclusion).
     pub status: String,
     pub revision: u32,
 }
@@ -655,20 +655,29 @@ pub(crate) async fn set_status_to(
                 "open a consultation window at /consultation instead",
             ));
         }
-        Some(s) => s,
-        None => {
+        Some(s @ (DirectiveStatus::Issued | DirectiveStatus::Withdrawn)) => s,
+        _ => {
             return Err(AppError::field(
                 "status",
-                "状态须为 issued、withdrawn 或 draft",
-                "status must be issued, withdrawn or draft",
+                "状态须为 issued 或 withdrawn",
+                "status must be issued or withdrawn",
             ));
         }
     };
     let a = authored(state, user, id).await?;
+    if a.stored.status == DirectiveStatus::Consulting {
+        // The outcome of a consultation goes through its conclusion, into the log.
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "征求意见中的文件须先作出结论（/consultation/conclude）",
+            "a directive in consultation is concluded at /consultation/conclude",
+        ));
+    }
     transition(state, &a, to, revision).await
 }
 
-#[utoipa::path(post, path = "/api/directives/{id}/status", tag = "directives", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveStatusInput, responses((status = 200, body = Value, description = "the stored directive with the check report of the transition"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account"), (status = 409, body = ErrorBody, description = "transition not allowed, or a stale revision"), (status = 422, body = ErrorBody, description = "unknown status")))]
+#[utoipa::path(post, path = "/api/directives/{id}/status", tag = "directives", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveStatusInput, responses((status = 200, body = Value, description = "the stored directive with the check report of the transition"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account"), (status = 409, body = ErrorBody, description = "transition not allowed (a consultation is concluded instead), or a stale revision"), (status = 422, body = ErrorBody, description = "unknown status")))]
 async fn set_status(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

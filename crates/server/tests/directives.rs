@@ -299,6 +299,11 @@ async fn who_may_draft_read_and_edit() {
         )
         .await;
     assert_eq!(fields(&r), ["status"]);
+    // A consultation ends by its conclusion (into the log), not by a status change.
+    let r = app
+        .post_json(Who::DivisionStaff, &format!("{uri}/status"), &json!({"status": "issued", "revision": 3}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
 }
 
 #[tokio::test]
