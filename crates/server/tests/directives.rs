@@ -496,6 +496,15 @@ async fn the_pages_draft_check_consult_and_show_results() {
     assert!(r.text().contains("id=\"check-errors\"") && r.text().contains("task[0]"), "{}", r.text());
     assert_eq!(stored_count(&app).await, 0);
 
+    // In English.
+    let r = app
+        .post_form(Who::DepartmentStaff, "/directives/new?lang=en", &[("toml", ROAD), ("action", "check")])
+        .await;
+    let html = r.text();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Should not be issued"), "{html}");
+    assert!(html.contains("class=\"verdict-infeasible\">infeasible"), "{html}");
+    assert!(html.contains("Breaking step") && !html.contains("不宜印发"), "{html}");
+
     // Save: redirected to the editor, which shows the stored document as TOML that
     // checks again as it is.
     let r =
