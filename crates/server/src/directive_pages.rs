@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/static/directives.js", get(script))
         .route("/directives", get(list_page))
         .route("/directives/new", get(new_page).post(new_submit))
+        .route("/directives/panel", axum::routing::post(panel_submit))
         .route("/directives/{id}/edit", get(edit_page).post(edit_submit))
         .route("/directives/{id}/consultation", axum::routing::post(consultation_submit))
         .route("/directives/{id}/status", axum::routing::post(status_submit))
@@ -412,6 +413,50 @@ async fn new_submit(
         window: None,
         today: today(),
     }))
+}
+
+/// The check panel alone, for the editor's live check: `/static/directives.js` posts the
+/// document as the author types and swaps this fragment in. (Without the script the Check
+/// button re-renders the whole page with the same panel.) `id`, when editing a stored
+/// draft, leaves that draft out of the conflicts.
+#[derive(Template)]
+#[template(path = "directive_panel_fragment.html")]
+struct PanelFragment {
+    c: Chrome,
+    panel: Panel,
+}
+
+async fn panel_submit(
+    State(state): State<AppState>,
+    l: Lang,
+    PageUser(user): PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> PageResult {
+    if user.role == Role::Cadre {
+        return Err(err(l, AppError::forbidden()));
+    }
+    let exclude = match field(&form, "id") {
+        "" => None,
+        id => {
+            let id = page_id(l, id)?;
+            authored(&state, l, &user, id).await?;
+            Some(id)
+        }
+    };
+    let text = field(&form, "toml");
+    let outcome = async {
+        let doc = d::parse_source(Some(text), None)?;
+        Ok::<_, AppError>(d::run_check(&state, &doc, exclude).await?.report)
+    }
+    .await;
+    let panel = match outcome {
+        Ok(report) => panel_of(l, &report),
+        Err(e) if e.status.is_client_error() && !e.body.fields.is_empty() => panel_of_error(l, &e),
+        Err(e) => return Err(err(l, e)),
+    };
+    let mut res = render(&PanelFragment { c: chrome(l, Some(user), "/directives/panel"), panel });
+    res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 async fn authored(state: &AppState, l: Lang, user: &User, id: Uuid) -> Result<Access, PageError> {

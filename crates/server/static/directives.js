@@ -155,3 +155,39 @@
   button.addEventListener('click', submit);
   refresh();
 })();
+
+// The editor's live check (progressive enhancement of /directives/new and …/edit): a
+// moment after the author stops typing, the document goes to POST /directives/panel and
+// the check panel (feasibility, conflicts, burden) is replaced by the answer. Without
+// this script the Check button does the same by reloading the page.
+(() => {
+  'use strict';
+  const form = document.getElementById('directive-form');
+  const text = document.getElementById('directive-toml');
+  if (!form || !text || text.readOnly) return;
+  let timer = null;
+  let sent = 0;
+  async function refresh() {
+    const mine = ++sent;
+    const body = new URLSearchParams({ toml: text.value, id: form.dataset.directive || '' });
+    const panel = document.getElementById('check-panel');
+    if (panel) panel.classList.add('checking');
+    try {
+      const r = await fetch('/directives/panel', { method: 'POST', credentials: 'same-origin', body });
+      if (!r.ok || mine !== sent) return;
+      const html = await r.text();
+      const current = document.getElementById('check-panel');
+      if (current && mine === sent) current.outerHTML = html;
+      document.body.dataset.liveChecks = String(mine);
+    } catch {
+      // The network is gone: the Check button still works once it is back.
+    } finally {
+      const p = document.getElementById('check-panel');
+      if (p) p.classList.remove('checking');
+    }
+  }
+  text.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 700);
+  });
+})();

@@ -496,6 +496,22 @@ async fn the_pages_draft_check_consult_and_show_results() {
     assert!(r.text().contains("id=\"check-errors\"") && r.text().contains("task[0]"), "{}", r.text());
     assert_eq!(stored_count(&app).await, 0);
 
+    // The live check: the panel alone, for the editor's script to swap in; not for
+    // cadres; a bad document's problems in the panel; nothing stored.
+    let r = app.post_form(Who::DepartmentStaff, "/directives/panel", &[("toml", ROAD), ("id", "")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    assert!(
+        html.trim_start().starts_with("<section class=\"card directive-panel\" id=\"check-panel\">"),
+        "{html}"
+    );
+    assert!(html.contains("class=\"verdict-infeasible\">不可行") && !html.contains("<html"), "{html}");
+    let r = app.post_form(Who::DepartmentStaff, "/directives/panel", &[("toml", &bad), ("id", "")]).await;
+    assert!(r.text().contains("id=\"check-errors\"") && r.text().contains("task[0]"), "{}", r.text());
+    let r = app.post_form(Who::TownshipCadre, "/directives/panel", &[("toml", ROAD)]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(stored_count(&app).await, 0);
+
     // In English.
     let r = app
         .post_form(Who::DepartmentStaff, "/directives/new?lang=en", &[("toml", ROAD), ("action", "check")])

@@ -110,6 +110,13 @@ async fn draft_flag_consult_rate_and_read_the_results() {
     // Draft the road example and check it (a plain form post).
     ui.click_and_wait_for_new_page("#directive-new").await;
     ui.set_value("#directive-toml", &road()).await;
+    // The live check: a moment after typing, the panel is replaced in place (the page's
+    // script posts to /directives/panel); no verdict was there before.
+    let live = ui.wait_for("#check-verdict").await;
+    let live = live.text().await.unwrap_or_default();
+    assert!(live.contains("不宜印发"), "{test}: live verdict: {live}");
+    assert_eq!(ui.path().await, "/directives/new", "{test}: the live check reloads nothing");
+    // The Check button (works without the script) gives the same panel.
     ui.click_and_wait_for_new_page("#directive-check").await;
     ui.wait_for("#check-panel").await;
     let verdict = ui.text("#check-verdict").await;
