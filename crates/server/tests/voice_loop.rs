@@ -242,7 +242,7 @@ async fn the_sweep_escalates_overdue_reports_and_closes_quiet_ones() {
     );
 
     // The quietly answered report is closed; the fresh one untouched.
-    assert_eq!(receipt(&app, &quiet_secret.display()).await["state"], "closed");
+    assert_eq!(receipt(app, &quiet_secret.display()).await["state"], "closed");
     let fresh_now = app.store.voice().voice_report(fresh.id).await.unwrap().unwrap();
     assert!(fresh_now.history.is_empty());
 
