@@ -60,6 +60,15 @@ pub(crate) fn keys_of(e: &Engine, rec: &Rec, out: &mut Vec<Key>) {
                     out.push(key(Scope::Unit(t), 0));
                 }
             }
+            // Only a meeting reaches units below its targets; the keys are deduplicated
+            // by the caller, so other demands need no set.
+            Params::Repetition(_) if applies && rec.kind != DemandKind::Meeting => {
+                for &t in rec.targets.iter() {
+                    if e.unit(t).level <= REPETITION_DEEPEST {
+                        out.push(key(Scope::Unit(t), 0));
+                    }
+                }
+            }
             Params::Repetition(_) if applies => {
                 let mut reached = FxHashSet::default();
                 e.reached(rec, REPETITION_DEEPEST, &mut reached);
