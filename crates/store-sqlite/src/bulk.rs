@@ -63,22 +63,39 @@ fn connect(at: &Location) -> rusqlite::Result<Connection> {
     // cache, and `temp_store = FILE` with `threads` for sorter helper threads in the index
     // builds, measured within the noise of this shared 2-core machine; the helpers only
     // compete with everything else for the same two cores.)
+    //
+    // No automatic checkpoint at this connection's commit: copying a large import from the
+    // WAL into the database file is done by [`checkpoint`] once the caller has its answer
+    // (the import is committed, in WAL mode with `synchronous = NORMAL` like every write of
+    // the store, before that copy). A page cache of up to 1 GiB keeps a million-demand
+    // import's pages in memory until the commit writes them once, instead of spilling them
+    // to the WAL and reading them back.
     conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -131072; \
-         PRAGMA temp_store = MEMORY;",
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF; PRAGMA cache_size = -1048576; \
+         PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0;",
     )?;
     Ok(conn)
 }
 
+/// Copies what the import wrote from the WAL into the database file (a passive
+/// checkpoint: it waits for no reader or writer), on the import's own connection after the
+/// caller has its answer.
+pub(crate) fn checkpoint(conn: Connection) {
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE);") {
+        tracing::warn!(error = %e, "checkpoint after an import failed; the next one will copy it");
+    }
+}
+
 /// Writes the whole (already checked) batch in one `BEGIN IMMEDIATE` transaction: all
-/// of it, or nothing when anything fails or `cancelled` is set.
+/// of it, or nothing when anything fails or `cancelled` is set. Returns the connection,
+/// for [`checkpoint`].
 pub(crate) fn import(
     at: &Location,
     batch: &ImportBatch,
     now: &str,
     progress: &mut dyn FnMut(u64),
     cancelled: &AtomicBool,
-) -> Result<()> {
+) -> Result<Connection> {
     let mut conn = connect(at).map_err(db)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
     let mut clock = std::time::Instant::now();
@@ -112,7 +129,7 @@ pub(crate) fn import(
     }
     tx.commit().map_err(db)?;
     phase("commit");
-    Ok(())
+    Ok(conn)
 }
 
 fn cancelled_error() -> StoreError {

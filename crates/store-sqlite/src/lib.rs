@@ -754,11 +754,18 @@ impl Store for SqliteStore {
             let mut report = |n: u64| {
                 sent.send(Report::Progress(n)).ok();
             };
-            let result = bulk::import(&location, &batch, &now, &mut report, &cancelled);
+            let (result, conn) = match bulk::import(&location, &batch, &now, &mut report, &cancelled) {
+                Ok(conn) => (Ok(()), Some(conn)),
+                Err(e) => (Err(e), None),
+            };
             drop(writer);
             sent.send(Report::Done(result)).ok();
-            // Freeing a million demands takes a while: after the caller has its answer.
+            // Freeing a million demands and copying the WAL into the database take a while:
+            // after the caller has its answer.
             drop(batch);
+            if let Some(conn) = conn {
+                bulk::checkpoint(conn);
+            }
         });
         let mut done = 0u64;
         loop {
