@@ -563,9 +563,25 @@ impl Engine {
         };
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
         // Dropped here, not on a thread beside the keys: millions of frees from another
-        // thread contend with the allocations there and cost more than they save.
-        self.rollups = Rollups::default();
-        self.findings = FxHashMap::default();
+        // thread contend with the allocations there and cost more than they save. But split
+        // over the cores: the findings moved out of their map (a move frees nothing) and
+        // freed in parts, the rollups beside one of them.
+        let rollups = std::mem::take(&mut self.rollups);
+        let old: Vec<(Key, Vec<Finding>)> = std::mem::take(&mut self.findings).into_iter().collect();
+        std::thread::scope(|scope| {
+            let mut parts = old;
+            let mut rest = Vec::new();
+            for _ in 1..threads {
+                let at = parts.len() - parts.len() / threads;
+                let tail = parts.split_off(at.min(parts.len()));
+                rest.push(tail);
+            }
+            for part in rest {
+                scope.spawn(move || drop(part));
+            }
+            scope.spawn(move || drop(rollups));
+            drop(parts);
+        });
         lap("drop the previous results", &mut phases);
         let mut live: Vec<u32> = self.slots.values().copied().collect();
         live.sort_unstable();

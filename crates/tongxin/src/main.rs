@@ -16,6 +16,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+/// mimalloc rather than the system allocator: see the note in Cargo.toml.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// 同心 tongxin — an honest record between upper levels and the grassroots.
 ///
 /// The database is SQLite by default (a file, nothing to install) or PostgreSQL
