@@ -76,6 +76,7 @@ pub fn routes() -> Router<AppState> {
         crate::voice::receipt,
         crate::voice::receipt_reply,
         crate::voice::receipt_rate,
+        crate::voice::check_token,
         crate::voice_loop::view,
         crate::voice_loop::route,
         crate::voice_loop::assign,

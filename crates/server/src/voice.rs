@@ -90,6 +90,7 @@ pub fn routes() -> Router<AppState> {
         .route("/voice/receipt", post(receipt))
         .route("/voice/receipt/reply", post(receipt_reply))
         .route("/voice/receipt/rate", post(receipt_rate))
+        .route("/voice/tokens/check", post(check_token))
 }
 
 /// The working-day calendar and time limits of this process: set once at startup by
@@ -668,6 +669,51 @@ async fn file_named(
     finish_filing(&state, &report, &secret).await
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VoiceTokenCheckInput {
+    /// The scope the report was filed in.
+    scope: String,
+    /// The token, base64, as the inbox and the receipt show it.
+    token: String,
+}
+
+/// Anyone may check an anonymous report's token: that it is a token of the scope's issuer
+/// key for some period, that key being the one published in the log (its index is
+/// returned). Tokens are blind-signed, so a valid token shows that a cadre of the scope
+/// filed, never which one.
+#[utoipa::path(post, path = "/voice/tokens/check", tag = "voice", description = "Public check of an anonymous report's token; no session is read.", request_body = VoiceTokenCheckInput, responses((status = 200, body = Value, description = "valid (bool); when valid: scope, period, token_key_id, key_log_index"), (status = 422, body = ErrorBody, description = "bad scope, or not a token (base64 of a Privacy Pass token)")))]
+async fn check_token(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<VoiceTokenCheckInput>,
+) -> ApiResult<Json<Value>> {
+    let scope = parse_code("scope", &input.scope)?;
+    let bytes = decode_b64(&input.token)
+        .ok_or_else(|| AppError::field("token", "不是 base64 编码的凭证", "not a base64-encoded token"))?;
+    let token = Token::decode(&bytes)
+        .map_err(|_| AppError::field("token", "不是有效的凭证格式", "not a Privacy Pass token"))?;
+    let keys = state.store.voice().voice_keys(Some(&scope), None).await?;
+    let name = server_name(&state);
+    for key in keys.iter().filter(|k| k.token_key_id == *token.token_key_id()) {
+        let (Ok(public), Ok(key_scope)) =
+            (IssuerPublicKey::from_spki(&key.spki), KeyScope::new(key.scope.as_str(), &key.period))
+        else {
+            continue;
+        };
+        let Ok(challenge) = challenge(&name, &key_scope) else { continue };
+        if tongxin_tokens::verify(&public, &token, &challenge.digest()).is_ok() {
+            return Ok(Json(json!({
+                "valid": true,
+                "scope": key.scope.as_str(),
+                "period": key.period,
+                "token_key_id": hex(&key.token_key_id),
+                "key_log_index": key.log_index,
+            })));
+        }
+    }
+    Ok(Json(json!({ "valid": false })))
+}
+
 /// A cadre files at most [`ALLOWANCE`] named reports per month, the same budget the
 /// token allowance sets for anonymous ones (429 beyond it).
 async fn check_named_budget(state: &AppState, user: &User) -> ApiResult<()> {
@@ -857,9 +903,19 @@ pub(crate) async fn receipt_view(state: &AppState, report: &Report) -> ApiResult
     Ok(no_store(StatusCode::OK, view))
 }
 
+/// An anonymous report's token (base64), which anyone can check at
+/// `POST /voice/tokens/check`; `null` for a named report.
+fn token_of(report: &Report) -> Value {
+    match &report.identity {
+        Identity::Anonymous { token } => json!(STANDARD.encode(token)),
+        Identity::Named { .. } => Value::Null,
+    }
+}
+
 pub(crate) fn receipt_json(report: &Report) -> Value {
     let now = Utc::now();
     json!({
+        "token": token_of(report),
         "state": report.state,
         "state_zh": report.state.zh(),
         "escalation": report.escalation,
@@ -1005,6 +1061,7 @@ pub(crate) async fn inbox_item(state: &AppState, r: &Report, now: DateTime<Utc>)
         "scope": r.scope.as_str(),
         "addressed_body": r.addressed,
         "anonymous": r.identity.is_anonymous(),
+        "token": token_of(r),
         "state": r.state,
         "state_zh": r.state.zh(),
         "escalation": r.escalation,

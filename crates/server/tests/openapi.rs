@@ -51,6 +51,7 @@ const SERVED: &[(&str, &str)] = &[
     ("post", "/api/voice/reports/{id}/message"),
     ("post", "/api/voice/sweep"),
     ("post", "/voice/receipt/reopen"),
+    ("post", "/voice/tokens/check"),
     ("get", "/api/directives"),
     ("post", "/api/directives"),
     ("post", "/api/directives/check"),
@@ -210,10 +211,11 @@ async fn the_documented_operations_match_the_snapshot() {
         /voice/receipt/rate POST
         /voice/receipt/reopen POST
         /voice/receipt/reply POST
-        /voice/reports POST"#]]
+        /voice/reports POST
+        /voice/tokens/check POST"#]]
     .assert_eq(&listing.join("\n"));
     let mut schemas: Vec<&String> = doc["components"]["schemas"].as_object().unwrap().keys().collect();
     schemas.sort();
     let schemas: Vec<&str> = schemas.into_iter().map(|s| s.as_str()).collect();
-    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate DirectiveConcludeInput DirectiveConsultationInput DirectiveCreate DirectiveRatingInput DirectiveRatingItem DirectiveSource DirectiveStatusInput DirectiveUpdate ErrorBody FieldError FieldErrorBody Flag Level PrecheckAnswer PrecheckInput PrecheckItem Recomputed Role SignIn SignedIn SweepSummary Unit UnitCode UnitDetail VoiceAllowanceInput VoiceAnswerInput VoiceBodyInput VoiceContentInput VoiceFilingInput VoiceKeyInput VoiceMessage VoiceRateInput VoiceReceiptInput VoiceReopenInput VoiceReplyInput VoiceTextInput"].assert_eq(&schemas.join(" "));
+    expect!["Body BodyDetail BodyKind CancelInput Cost Demand DemandInput DemandKind DemandList DemandOrigin DemandRevision DemandStatus DemandUpdate DirectiveConcludeInput DirectiveConsultationInput DirectiveCreate DirectiveRatingInput DirectiveRatingItem DirectiveSource DirectiveStatusInput DirectiveUpdate ErrorBody FieldError FieldErrorBody Flag Level PrecheckAnswer PrecheckInput PrecheckItem Recomputed Role SignIn SignedIn SweepSummary Unit UnitCode UnitDetail VoiceAllowanceInput VoiceAnswerInput VoiceBodyInput VoiceContentInput VoiceFilingInput VoiceKeyInput VoiceMessage VoiceRateInput VoiceReceiptInput VoiceReopenInput VoiceReplyInput VoiceTextInput VoiceTokenCheckInput"].assert_eq(&schemas.join(" "));
 }

@@ -141,6 +141,29 @@ async fn a_cadre_files_anonymously_and_the_addressed_body_answers() {
     let mut tampered = tokens[2].to_bytes();
     let last = tampered.len() - 1;
     tampered[last] ^= 1;
+
+    // The spent token is stored with the report (the body sees it in its inbox) and anyone
+    // can check it against the scope's logged key, without a session.
+    let inbox = app.get(Who::DivisionStaff, "/api/voice/inbox").await.json();
+    let shown = inbox["items"][0]["token"].as_str().unwrap().to_owned();
+    assert!(shown == token || shown == second, "the inbox shows a report's token");
+    let check = |t: String| {
+        let app = &app;
+        async move {
+            app.post_json(Who::Anonymous, "/voice/tokens/check", &json!({"scope": SCOPE, "token": t})).await
+        }
+    };
+    let r = check(shown).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["valid"], true);
+    assert_eq!(r.json()["key_log_index"], key["log_index"]);
+    assert_eq!(r.json()["period"], json!(period_of(chrono::Utc::now())));
+    assert_eq!(check(STANDARD.encode(&tampered)).await.json(), json!({"valid": false}));
+    let other = app
+        .post_json(Who::Anonymous, "/voice/tokens/check", &json!({"scope": "350103", "token": token}))
+        .await;
+    assert_eq!(other.json(), json!({"valid": false}), "not a token of another scope");
+    assert_eq!(check("!!!".into()).await.invalid_fields(), ["token"]);
     let mut wrong_key = tokens[2].to_bytes();
     wrong_key[2 + 32 + 32] ^= 1;
     let mut bad_bodies = Vec::new();

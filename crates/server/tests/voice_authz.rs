@@ -128,6 +128,8 @@ async fn every_voice_endpoint_against_every_role() {
     let reply = json!({"secret": "0000-0000-0000-0000-0000-0000-0000-0000", "text": "补充"});
     check(&app, Method::POST, "/voice/receipt/reply", reply, [NOT_FOUND; 9], &[]).await;
     check(&app, Method::POST, "/voice/receipt/reopen", bogus_secret, [NOT_FOUND; 9], &[]).await;
+    let not_a_token = json!({"scope": "350102", "token": "AAAA"});
+    check(&app, Method::POST, "/voice/tokens/check", not_a_token, [INVALID; 9], &[]).await;
 
     // Keys: cadres of the scope, and the office/admin above it.
     let scope = json!({"scope": "350102"});
