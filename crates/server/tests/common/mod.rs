@@ -259,6 +259,12 @@ impl TestApp {
         Some(cookie)
     }
 
+    /// The SQLite file behind the store (`None` on PostgreSQL).
+    #[allow(dead_code)]
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.file.as_deref()
+    }
+
     /// A request builder for `who` (with their cookie).
     pub async fn request(&self, who: Who, method: Method, uri: &str) -> axum::http::request::Builder {
         let mut b = Request::builder().method(method).uri(uri).header(header::HOST, "tongxin.test");
