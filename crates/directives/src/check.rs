@@ -12,7 +12,7 @@ use crate::conflict::{Conflict, ConflictOptions, Resolved, Severity, find};
 use crate::directive::{Directive, Resources, UnitIndex};
 use crate::error::{Invalid, Problem};
 use crate::feasibility::{Feasibility, Simulation, Verdict};
-use crate::template::TemplateSet;
+use crate::template::{Template, TemplateSet, Verification};
 
 /// Options of [`check`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,6 +37,41 @@ pub struct UnitGroup {
     pub feasibility: Feasibility,
 }
 
+/// A statutory figure a task's template relies on that was not checked against the
+/// statute's text: the author should know before trusting the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnverifiedFigure {
+    /// The template variant (`id` or `id@jurisdiction`).
+    pub template: String,
+    pub step: String,
+    pub zh: String,
+    pub en: String,
+    /// True when the step's minimum is the legal minimum (otherwise the statute gives its
+    /// ceiling or typical figure).
+    pub statutory: bool,
+    pub source: String,
+    pub verified: Verification,
+}
+
+/// The figures of `t` not checked against the statute's text.
+pub fn unverified_figures(t: &Template) -> Vec<UnverifiedFigure> {
+    t.steps
+        .iter()
+        .filter_map(|s| match s.verification() {
+            Some(v) if v != Verification::Text => Some(UnverifiedFigure {
+                template: t.key(),
+                step: s.id.clone(),
+                zh: s.zh.clone(),
+                en: s.en.clone(),
+                statutory: s.statutory,
+                source: s.source.clone(),
+                verified: v,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// One task's check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskCheck {
@@ -50,6 +85,10 @@ pub struct TaskCheck {
     /// The worst verdict over the groups.
     pub verdict: Verdict,
     pub groups: Vec<UnitGroup>,
+    /// Statutory figures of the templates used that were not checked against the
+    /// statute's text (empty in reports stored before this field existed).
+    #[serde(default)]
+    pub unverified: Vec<UnverifiedFigure>,
 }
 
 /// The whole check.
@@ -135,8 +174,10 @@ pub fn check(
         }
         let mut out_groups = Vec::with_capacity(groups.len());
         let mut verdict = Verdict::Feasible;
+        let mut unverified = Vec::new();
         for (key, codes) in groups {
             let t = templates.for_unit(&r.task.template, &codes[0]).expect("validated template");
+            unverified.extend(unverified_figures(t));
             let sim = sims
                 .entry((key, draft.issued_on))
                 .or_insert_with(|| Simulation::run(t, draft.issued_on, opts.samples, opts.seed));
@@ -153,6 +194,7 @@ pub fn check(
             unit_count: r.units.len(),
             verdict,
             groups: out_groups,
+            unverified,
         });
     }
 

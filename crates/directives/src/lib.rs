@@ -28,9 +28,11 @@ pub mod workload;
 
 pub use burden::{BurdenImpact, RollupBurden, UnitBurden, WeekLoad};
 pub use calendar::{Calendar, DayKind};
-pub use check::{CheckOptions, CheckReport, TaskCheck, UnitGroup, check};
+pub use check::{
+    CheckOptions, CheckReport, TaskCheck, UnitGroup, UnverifiedFigure, check, unverified_figures,
+};
 pub use conflict::{Conflict, ConflictKind, ConflictOptions, LedgerLoad, Severity, TaskRef};
 pub use directive::{Directive, Requirement, Resources, Status, Targets, Task, UnitIndex};
 pub use error::{Invalid, Problem, Text};
 pub use feasibility::{BranchOutlook, Breaking, Feasibility, PathStep, Simulation, Verdict, assess};
-pub use template::{Branch, Step, Template, TemplateSet};
+pub use template::{Branch, Step, Template, TemplateSet, Verification};

@@ -20,6 +20,9 @@
 //! after = ["drawings"]  # steps that must finish first
 //! statutory = true      # `min` is a legal minimum
 //! source = "《招标投标法》第二十四条：……最短不得少于二十日"
+//! verified = "text"     # how the figure was checked: "text" (the statute's wording was
+//!                       # found), "figure" (only the figure, not the wording or article),
+//!                       # or "unverified"; a statutory step without it counts as unverified
 //!
 //! [[branch]]            # a risky branch: with `probability`, once `trigger` finishes,
 //! id = "objection"      # its steps run, and `rejoin` (optional) waits for them
@@ -63,6 +66,45 @@ pub const SHIPPED: [(&str, &str); 5] = [
 /// Longest single step accepted, in days (ten years): beyond that a figure is a typo.
 pub const MAX_STEP_DAYS: u32 = 3650;
 
+/// How a step's cited figure was checked against the statute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    /// The statute's wording was found and gives the figure and the article cited.
+    Text,
+    /// The figure was confirmed by secondary sources, but not the statute's wording or
+    /// article number.
+    Figure,
+    /// Not checked: the figure and the article rest on memory or on the author's word.
+    Unverified,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Text => "text",
+            Verification::Figure => "figure",
+            Verification::Unverified => "unverified",
+        }
+    }
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            Verification::Text => "已核对法条原文",
+            Verification::Figure => "仅核对了数字，未见法条原文（条款号未核实）",
+            Verification::Unverified => "未核对法条",
+        }
+    }
+
+    pub fn en(self) -> &'static str {
+        match self {
+            Verification::Text => "checked against the statute's text",
+            Verification::Figure => "figure confirmed, statute's text not found (article number unverified)",
+            Verification::Unverified => "not checked against the statute",
+        }
+    }
+}
+
 /// One step of a process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
@@ -83,6 +125,10 @@ pub struct Step {
     pub statutory: bool,
     /// The statute and article, or "local default" with the reason for the figure.
     pub source: String,
+    /// How the cited figure was checked; `None` where nothing statutory is cited. See
+    /// [`Step::verification`].
+    #[serde(default)]
+    pub verified: Option<Verification>,
     pub note: Option<String>,
     /// The risky branch this step belongs to; `None` for the main line.
     pub branch: Option<String>,
@@ -96,6 +142,16 @@ pub struct Step {
 impl Step {
     pub fn max_days(&self) -> u32 {
         self.max.unwrap_or(self.typical + (self.typical - self.min.min(self.typical)))
+    }
+
+    /// How the step's statutory figure was checked: as declared, and `Unverified` for a
+    /// statutory step that declares nothing; `None` for a step citing nothing statutory.
+    pub fn verification(&self) -> Option<Verification> {
+        match (self.verified, self.statutory) {
+            (Some(v), _) => Some(v),
+            (None, true) => Some(Verification::Unverified),
+            (None, false) => None,
+        }
     }
 }
 
@@ -195,6 +251,7 @@ struct RawStep {
     after: Option<Vec<String>>,
     statutory: Option<bool>,
     source: Option<String>,
+    verified: Option<Verification>,
     note: Option<String>,
 }
 
@@ -269,6 +326,7 @@ fn new_step(r: &RawStep, branch: Option<&str>, text: &str, problems: &mut Vec<Pr
         after: r.after.clone().unwrap_or_default(),
         statutory: r.statutory.unwrap_or(false),
         source,
+        verified: r.verified,
         note: r.note.clone(),
         branch: branch.map(str::to_owned),
         line,
@@ -311,7 +369,14 @@ fn edit_step(s: &mut Step, r: &RawStep, text: &str, problems: &mut Vec<Problem>)
         s.statutory = v;
     }
     if let Some(v) = &r.source {
+        // A new source is only as checked as the edit says.
+        if *v != s.source && r.verified.is_none() && s.verified.is_some() {
+            s.verified = Some(Verification::Unverified);
+        }
         s.source = v.clone();
+    }
+    if let Some(v) = r.verified {
+        s.verified = Some(v);
     }
     if let Some(v) = &r.note {
         s.note = Some(v.clone());

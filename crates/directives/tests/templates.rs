@@ -3,7 +3,7 @@
 //! jurisdiction's edit applies where it should.
 
 use tongxin_directives::template::SHIPPED;
-use tongxin_directives::{DayKind, TemplateSet};
+use tongxin_directives::{DayKind, TemplateSet, Verification, unverified_figures};
 use tongxin_domain::UnitCode;
 
 #[test]
@@ -63,6 +63,80 @@ fn the_statutory_figures_are_the_verified_ones() {
     assert_eq!(gp.step("bidding_period").unwrap().min, 20);
     assert_eq!(gp.step("challenge_reply").unwrap().max_days(), 7);
     assert_eq!(gp.step("complaint_decision").unwrap().days, DayKind::Working);
+}
+
+#[test]
+fn every_statutory_figure_has_a_source_and_a_verification_status() {
+    let set = TemplateSet::shipped();
+    let mut statutory = 0;
+    for t in set.all() {
+        for s in &t.steps {
+            let cites_article = s.source.contains('《') && s.source.contains('条');
+            if s.statutory || cites_article {
+                assert!(cites_article, "{}/{}: a statutory step cites the statute and article", t.id, s.id);
+                assert!(
+                    s.verified.is_some(),
+                    "{}/{} cites {} but does not say `verified` (text, figure or unverified)",
+                    t.id,
+                    s.id,
+                    s.source
+                );
+            }
+            statutory += usize::from(s.statutory);
+        }
+    }
+    assert_eq!(statutory, 7, "road 5, expropriation 1, procurement 1");
+    // What the search found (see the templates' comments): these rest on the figure only.
+    let road = set.get("road").unwrap();
+    let v = |t: &str, s: &str| set.get(t).unwrap().step(s).unwrap().verification();
+    assert_eq!(v("road", "eia_participation"), Some(Verification::Figure));
+    assert_eq!(v("road", "reconsideration_decision"), Some(Verification::Figure));
+    assert_eq!(v("road", "tender"), Some(Verification::Text));
+    assert_eq!(v("procurement", "bidding_period"), Some(Verification::Figure));
+    assert_eq!(v("rural_housing", "construction"), None, "a local default cites nothing");
+    let listed: Vec<String> = unverified_figures(road).into_iter().map(|u| u.step).collect();
+    assert_eq!(
+        listed,
+        ["eia_participation", "reconsideration_application", "reconsideration_decision", "appeal_filing"]
+    );
+}
+
+#[test]
+fn verification_is_parsed_defaulted_and_reset_by_an_edit() {
+    let mut set = TemplateSet::empty();
+    let base = r#"
+id = "v"
+[[step]]
+id = "notice"
+zh = "公示"
+min = 30
+statutory = true
+source = "《示例法》第一条"
+[[step]]
+id = "checked"
+zh = "审查"
+min = 5
+after = ["notice"]
+source = "《示例法》第二条"
+verified = "text"
+"#;
+    set.load("v.toml", base).unwrap();
+    let t = set.get("v").unwrap();
+    assert_eq!(t.step("notice").unwrap().verification(), Some(Verification::Unverified));
+    assert_eq!(t.step("checked").unwrap().verification(), Some(Verification::Text));
+    // A new source without a new status is only as checked as the edit says: not at all.
+    let edit = r#"
+extends = "v"
+[[step]]
+id = "checked"
+min = 6
+source = "《示例法》第三条"
+"#;
+    set.load("v-local.toml", edit).unwrap();
+    assert_eq!(set.get("v").unwrap().step("checked").unwrap().verification(), Some(Verification::Unverified));
+    let bad = base.replace("verified = \"text\"", "verified = \"maybe\"").replace("id = \"v\"", "id = \"w\"");
+    let e = TemplateSet::empty().load("w.toml", &bad).unwrap_err().to_string();
+    assert!(e.contains("w.toml") && e.contains("maybe"), "{e}");
 }
 
 const GOOD: &str = r#"

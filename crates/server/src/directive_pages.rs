@@ -95,6 +95,15 @@ pub struct TaskRow {
     pub reason: String,
 }
 
+/// A statutory figure of a template that was not checked against the statute's text.
+pub struct UnverifiedRow {
+    pub task: String,
+    pub step: String,
+    pub name: String,
+    pub status: String,
+    pub source: String,
+}
+
 pub struct ConflictRow {
     pub blocking: bool,
     pub kind: String,
@@ -114,6 +123,7 @@ pub struct Panel {
     pub tasks: Vec<TaskRow>,
     pub conflicts: Vec<ConflictRow>,
     pub burden: String,
+    pub unverified: Vec<UnverifiedRow>,
 }
 
 fn pct(p: f64) -> String {
@@ -197,7 +207,23 @@ fn panel_of(l: Lang, r: &CheckReport) -> Panel {
             b.units.len()
         ),
     };
-    Panel { checked: true, blocks: r.blocks_issuance(), errors: vec![], tasks, conflicts, burden }
+    let mut unverified = Vec::new();
+    for t in &r.tasks {
+        for u in &t.unverified {
+            // One row per task and step, whatever the number of template variants.
+            if unverified.iter().any(|x: &UnverifiedRow| x.task == t.task && x.step == u.step) {
+                continue;
+            }
+            unverified.push(UnverifiedRow {
+                task: t.task.clone(),
+                step: u.step.clone(),
+                name: l.t(&u.zh, &u.en).to_owned(),
+                status: l.t(u.verified.zh(), u.verified.en()).to_owned(),
+                source: u.source.clone(),
+            });
+        }
+    }
+    Panel { checked: true, blocks: r.blocks_issuance(), errors: vec![], tasks, conflicts, burden, unverified }
 }
 
 fn panel_of_value(l: Lang, v: Option<&Value>) -> Panel {

@@ -314,6 +314,7 @@ fn report_json(r: &CheckReport) -> Value {
         "blocks_issuance": r.blocks_issuance(),
         "infeasible_tasks": r.infeasible_tasks(),
         "blocking_conflicts": r.blocking_conflicts(),
+        "unverified_figures": r.tasks.iter().map(|t| t.unverified.len()).sum::<usize>(),
     })
 }
 
@@ -482,7 +483,7 @@ pub(crate) async fn list_for(state: &AppState, user: &User) -> ApiResult<Vec<Val
 // Handlers: drafting and checking
 
 /// `POST /api/directives/check`: the pre-issuance check of a document, nothing stored.
-#[utoipa::path(post, path = "/api/directives/check", tag = "directives", description = "Checks a directive document (TOML or JSON) without storing it: feasibility per task and unit group, conflicts with the stored active directives on overlapping units, and the burden added.", request_body = DirectiveSource, responses((status = 200, body = Value, description = "report (tongxin_directives::CheckReport), blocks_issuance, infeasible_tasks, blocking_conflicts"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "a cadre (checks are for authors)"), (status = 422, body = ErrorBody, description = "bad document: fields name the task, step or field")))]
+#[utoipa::path(post, path = "/api/directives/check", tag = "directives", description = "Checks a directive document (TOML or JSON) without storing it: feasibility per task and unit group, conflicts with the stored active directives on overlapping units, and the burden added.", request_body = DirectiveSource, responses((status = 200, body = Value, description = "report (tongxin_directives::CheckReport; each task lists in `unverified` the statutory figures of its templates not checked against the statute's text, with `verified` = figure | unverified), blocks_issuance, infeasible_tasks, blocking_conflicts, unverified_figures"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "a cadre (checks are for authors)"), (status = 422, body = ErrorBody, description = "bad document: fields name the task, step or field")))]
 async fn check_only(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,

@@ -144,6 +144,10 @@ async fn the_road_example_is_flagged_and_a_stored_directive_conflicts() {
     assert!(f["breaking_step"].is_object(), "{f}");
     assert!(f["deadline_p80"].as_str().unwrap() > "2026-06-01", "{f}");
     assert!(v["report"]["conflicts"].as_array().unwrap().is_empty());
+    // Statutory figures not checked against the statute's text are said so.
+    let eia = road["unverified"].as_array().unwrap().iter().find(|u| u["step"] == "eia_participation");
+    assert_eq!(eia.expect("listed")["verified"], "figure");
+    assert!(v["unverified_figures"].as_u64().unwrap() >= 4, "{v}");
     assert!(v["report"]["burden"]["total_cadre_hours"].as_f64().unwrap() > 600.0);
     assert_eq!(stored_count(&app).await, 0, "a check stores nothing");
 
@@ -487,6 +491,11 @@ async fn the_pages_draft_check_consult_and_show_results() {
     let html = r.text();
     assert!(html.contains("id=\"check-verdict\"") && html.contains("不宜印发"), "{html}");
     assert!(html.contains("class=\"verdict-infeasible\">不可行"), "{html}");
+    assert!(
+        html.contains("id=\"check-unverified\"") && html.contains("data-step=\"eia_participation\""),
+        "{html}"
+    );
+    assert!(html.contains("未核对法条原文的法定数字"), "{html}");
     assert_eq!(stored_count(&app).await, 0);
     // A bad document: the problems named in the panel, nothing stored.
     let bad = ROAD.replace("template = \"road\"", "template = \"bridge\"");

@@ -176,6 +176,13 @@ fn print(r: &CheckReport) {
             println!("    {}", f.reason.zh);
             println!("    {}", f.reason.en);
         }
+        if !t.unverified.is_empty() {
+            println!("  未核对法条原文的法定数字 statutory figures not checked against the statute's text:");
+            for u in &t.unverified {
+                println!("    {} {} / {} [{}]: {}", u.step, u.zh, u.en, u.verified.as_str(), u.source);
+                println!("      {} / {}", u.verified.zh(), u.verified.en());
+            }
+        }
         let res = &t.resources;
         println!(
             "  每单位 per unit: {} 干部工时 cadre-hours, {} 次检查指导 visits, ¥{:.0}{}",

@@ -64,6 +64,10 @@ fn the_road_example_is_infeasible_and_says_why() {
     // The survey task of the same file resolves "all villages under 白沙镇" from the vendored list.
     assert!(stdout.contains("任务 task survey") && stdout.contains("25 个单位 units"), "{stdout}");
     assert!(stderr.contains("1 infeasible task(s), 0 conflict(s) to resolve before issuance"), "{stderr}");
+    // The statutory figures whose statute text was not found are named, zh and en.
+    assert!(stdout.contains("statutory figures not checked against the statute's text"), "{stdout}");
+    assert!(stdout.contains("eia_participation 环评报告书征求意见稿公开征求公众意见"), "{stdout}");
+    assert!(stdout.contains("[figure]") && stdout.contains("仅核对了数字"), "{stdout}");
 
     let out = tongxin(&[ROAD, "--json", "--samples", "2000", "--seed", "9"]);
     assert_eq!(out.status.code(), Some(1));
@@ -74,6 +78,9 @@ fn the_road_example_is_infeasible_and_says_why() {
     assert_eq!(f["earliest"], "2026-08-20");
     assert_eq!(f["statutory_floor_days"], 60);
     assert_eq!(f["breaking_step"]["step"], "relocation");
+    let unverified: Vec<&str> =
+        road["unverified"].as_array().unwrap().iter().map(|u| u["step"].as_str().unwrap()).collect();
+    assert!(unverified.contains(&"eia_participation") && !unverified.contains(&"tender"), "{unverified:?}");
     assert_eq!((f["samples"].as_u64(), f["seed"].as_u64()), (Some(2000), Some(9)));
     // Same seed, same figures.
     let again: serde_json::Value =
