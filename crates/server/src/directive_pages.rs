@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -381,7 +381,16 @@ fn window_text(l: Lang, c: &Value) -> Option<String> {
         return None;
     }
     let day = |k: &str| c[k].as_str().unwrap_or_default().chars().take(10).collect::<String>();
-    let mut s = format!("{} — {}", day("opens_at"), day("closes_at"));
+    let mut s = match c["round"].as_u64() {
+        Some(n) => format!(
+            "{}{n}{}{} — {}",
+            l.t("第 ", "round "),
+            l.t(" 轮：", ": "),
+            day("opens_at"),
+            day("closes_at")
+        ),
+        None => format!("{} — {}", day("opens_at"), day("closes_at")),
+    };
     if c["open"] == true {
         s += l.t("（进行中）", " (open)");
     }
@@ -651,7 +660,7 @@ async fn consult_render(state: &AppState, l: Lang, user: User, id: Uuid, done: b
         return Err(err(l, AppError::forbidden()));
     }
     let doc = d::document_of(&a.stored).or_page(l)?;
-    let results = d::results_json(state, &a).await.or_page(l)?;
+    let results = d::results_json(state, &a, None).await.or_page(l)?;
     let c = &results["consultation"];
     let open = c["open"] == true;
     let tasks = doc
@@ -755,6 +764,13 @@ pub struct ResultTask {
     pub levels: Vec<LevelRow>,
 }
 
+/// One consultation round, for the list of rounds on the results page.
+pub struct RoundRow {
+    pub round: u64,
+    pub shown: bool,
+    pub window: String,
+}
+
 #[derive(Template)]
 #[template(path = "directive_results.html")]
 struct ResultsPage {
@@ -765,8 +781,11 @@ struct ResultsPage {
     k: u64,
     responses: u64,
     revision: u32,
+    /// The round shown, and whether it is the open one (then it can be concluded).
+    round: Option<u64>,
     consulting: bool,
     window: Option<String>,
+    rounds: Vec<RoundRow>,
     tasks: Vec<ResultTask>,
 }
 
@@ -796,10 +815,25 @@ async fn results_page(
     l: Lang,
     PageUser(user): PageUser,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> PageResult {
     let id = page_id(l, &id)?;
     let a = authored(&state, l, &user, id).await?;
-    let v = d::results_json(&state, &a).await.or_page(l)?;
+    let round = d::round_param(q.get("round").map(String::as_str)).or_page(l)?;
+    let v = d::results_json(&state, &a, round).await.or_page(l)?;
+    let shown = v["round"].as_u64();
+    let rounds: Vec<RoundRow> = v["rounds"]
+        .as_array()
+        .map(|rs| {
+            rs.iter()
+                .map(|r| RoundRow {
+                    round: r["round"].as_u64().unwrap_or_default(),
+                    shown: r["round"].as_u64() == shown,
+                    window: window_text(l, r).unwrap_or_default(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let tasks = v["tasks"]
         .as_array()
         .map(|ts| {
@@ -827,8 +861,12 @@ async fn results_page(
         k: v["k"].as_u64().unwrap_or_default(),
         responses: v["responses"].as_u64().unwrap_or_default(),
         revision: a.stored.revision,
-        consulting: s == tongxin_store::DirectiveStatus::Consulting,
+        round: shown,
+        // Only the open (latest) round is concluded here.
+        consulting: s == tongxin_store::DirectiveStatus::Consulting
+            && v["consultation"]["concluded_at"].is_null(),
         window: window_text(l, &v["consultation"]),
+        rounds,
         tasks,
     }))
 }

@@ -15,10 +15,10 @@
 //!   `POST /api/directives/{id}/ratings`, or anonymously at `POST /directives/{id}/ratings`
 //!   with a token, no session read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -401,6 +401,7 @@ pub(crate) fn status_zh(s: DirectiveStatus) -> &'static str {
 
 fn consultation_json(c: &Consultation, now: DateTime<Utc>) -> Value {
     json!({
+        "round": c.round,
         "opens_at": c.opens_at,
         "closes_at": c.closes_at,
         "open": is_open(c, now),
@@ -730,17 +731,23 @@ pub(crate) async fn open_window(
             "only a draft can be put to consultation",
         ));
     }
-    if state.store.directives().consultation(id).await?.is_some() {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            "该文件已经征求过意见",
-            "this directive has already been put to consultation",
-        ));
-    }
+    // A draft sent back for revision may be consulted again: the next round.
+    let round = match state.store.directives().consultation(id).await? {
+        None => 1,
+        Some(c) if c.concluded_at.is_none() => {
+            return Err(AppError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "上一轮征求意见尚未作出结论",
+                "the previous consultation round is not concluded",
+            ));
+        }
+        Some(c) => c.round + 1,
+    };
     transition(state, &a, DirectiveStatus::Consulting, revision).await?;
     let c = Consultation {
         directive: id,
+        round,
         opens_at: now,
         closes_at,
         concluded_at: None,
@@ -752,7 +759,7 @@ pub(crate) async fn open_window(
     Ok(())
 }
 
-#[utoipa::path(post, path = "/api/directives/{id}/consultation", tag = "directives", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveConsultationInput, responses((status = 200, body = Value, description = "the directive, now consulting, with its window"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account"), (status = 409, body = ErrorBody, description = "not a draft, already consulted, or a stale revision"), (status = 422, body = ErrorBody, description = "bad closing date")))]
+#[utoipa::path(post, path = "/api/directives/{id}/consultation", tag = "directives", params(("id" = Uuid, Path, description = "the directive")), request_body = DirectiveConsultationInput, responses((status = 200, body = Value, description = "the directive, now consulting, with its window"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account"), (status = 409, body = ErrorBody, description = "not a draft (a directive concluded with \"revise\" is a draft again and opens the next round), or a stale revision"), (status = 422, body = ErrorBody, description = "bad closing date")))]
 async fn open_consultation(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
@@ -818,8 +825,8 @@ fn ratings_of(doc: &Directive, items: &[DirectiveRatingItem]) -> ApiResult<Vec<T
     Ok(out)
 }
 
-/// The directive open for consultation now, or 409.
-async fn open_for_rating(state: &AppState, id: Uuid) -> ApiResult<(StoredDirective, Directive)> {
+/// The directive open for consultation now, with its open round, or 409.
+async fn open_for_rating(state: &AppState, id: Uuid) -> ApiResult<(StoredDirective, Directive, u32)> {
     let missing = || AppError::not_found("没有这个文件", "no such directive");
     let stored = state.store.directives().directive(id).await?.ok_or_else(missing)?;
     if stored.status != DirectiveStatus::Consulting {
@@ -835,7 +842,7 @@ async fn open_for_rating(state: &AppState, id: Uuid) -> ApiResult<(StoredDirecti
         ));
     }
     let doc = document_of(&stored)?;
-    Ok((stored, doc))
+    Ok((stored, doc, c.round))
 }
 
 fn random_id() -> Uuid {
@@ -849,7 +856,7 @@ pub(crate) async fn rate_by_name(
     id: Uuid,
     items: &[DirectiveRatingItem],
 ) -> ApiResult<usize> {
-    let (stored, doc) = open_for_rating(state, id).await?;
+    let (stored, doc, round) = open_for_rating(state, id).await?;
     if user.role != Role::Cadre || !related(user, &stored.targets) {
         return Err(AppError::forbidden());
     }
@@ -857,6 +864,7 @@ pub(crate) async fn rate_by_name(
     let r = ConsultationResponse {
         id: random_id(),
         directive: id,
+        round,
         level: user.scope.level(),
         user: Some(user.id),
         ratings,
@@ -904,7 +912,7 @@ async fn rate_anonymous(
     ApiJson(input): ApiJson<DirectiveRatingInput>,
 ) -> ApiResult<Response> {
     let id = parse_id(&id)?;
-    let (stored, doc) = open_for_rating(&state, id).await?;
+    let (stored, doc, round) = open_for_rating(&state, id).await?;
     let scope = parse_code("scope", input.scope.as_deref().unwrap_or(""))?;
     let level = input
         .level
@@ -923,7 +931,7 @@ async fn rate_anonymous(
     let now = Utc::now();
     let (token, _) =
         verify_token(&state, &scope, input.period.as_deref(), input.token.as_deref(), now).await?;
-    let r = ConsultationResponse { id: random_id(), directive: id, level, user: None, ratings };
+    let r = ConsultationResponse { id: random_id(), directive: id, round, level, user: None, ratings };
     match state.store.directives().response_put(&r, Some((scope.province(), *token.nonce()))).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => return Err(spent_token()),
@@ -985,10 +993,25 @@ fn cell(level: Option<Level>, ratings: &[&TaskRating]) -> Value {
     v
 }
 
-pub(crate) async fn results_json(state: &AppState, a: &Access) -> ApiResult<Value> {
+/// The results of consultation round `round` (the latest when `None`; 404 for a round
+/// that was never opened), with every round's window and outcome.
+pub(crate) async fn results_json(state: &AppState, a: &Access, round: Option<u32>) -> ApiResult<Value> {
     let doc = document_of(&a.stored)?;
-    let responses = state.store.directives().responses(a.stored.id).await?;
-    let consultation = state.store.directives().consultation(a.stored.id).await?;
+    let rounds = state.store.directives().consultations(a.stored.id).await?;
+    let consultation = match round {
+        None => rounds.last(),
+        Some(n) => Some(
+            rounds
+                .iter()
+                .find(|c| c.round == n)
+                .ok_or_else(|| AppError::not_found("没有这一轮征求意见", "no such consultation round"))?,
+        ),
+    };
+    let responses = match consultation {
+        Some(c) => state.store.directives().responses(a.stored.id, c.round).await?,
+        None => Vec::new(),
+    };
+    let now = Utc::now();
     let mut tasks = Vec::new();
     for (i, t) in doc.tasks.iter().enumerate() {
         let mut by_level: BTreeMap<u8, (Level, Vec<&TaskRating>)> = BTreeMap::new();
@@ -1013,19 +1036,33 @@ pub(crate) async fn results_json(state: &AppState, a: &Access) -> ApiResult<Valu
         "status": a.stored.status.as_str(),
         "k": K,
         "responses": responses.len(),
-        "consultation": consultation.as_ref().map(|c| consultation_json(c, Utc::now())),
+        "round": consultation.map(|c| c.round),
+        "consultation": consultation.map(|c| consultation_json(c, now)),
+        "rounds": rounds.iter().map(|c| consultation_json(c, now)).collect::<Vec<_>>(),
+        "levels_self_declared": true,
         "tasks": tasks,
     }))
 }
 
-#[utoipa::path(get, path = "/api/directives/{id}/results", tag = "directives", description = "The consultation's ratings per task and level (fewer than k responses are suppressed), beside tongxin's estimate of the probability of meeting each deadline.", params(("id" = Uuid, Path, description = "the directive")), responses((status = 200, body = Value, description = "k, responses, consultation, and per task: estimate, overall and per level (suppressed, responses, mean, histogram, comments)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account")))]
+#[utoipa::path(get, path = "/api/directives/{id}/results", tag = "directives", description = "One consultation round's ratings per task and level (fewer than k responses are suppressed), beside tongxin's estimate of the probability of meeting each deadline. The level of an anonymous answer is declared by the cadre within the scope of the token (a level with no target unit in that scope is refused), not proven.", params(("id" = Uuid, Path, description = "the directive"), ("round" = Option<u32>, Query, description = "the consultation round (1, 2, …); the latest when absent")), responses((status = 200, body = Value, description = "k, responses, round, consultation (that round), rounds (every round's window, outcome, response and log index), levels_self_declared, and per task: estimate, overall and per level (suppressed, responses, mean, histogram, comments)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 403, body = ErrorBody, description = "not an author"), (status = 404, body = ErrorBody, description = "no such directive for this account, or no such round"), (status = 422, body = ErrorBody, description = "bad round")))]
 async fn results(
     State(state): State<AppState>,
     ApiUser(user): ApiUser,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let a = authored(&state, &user, parse_id(&id)?).await?;
-    Ok(Json(results_json(&state, &a).await?))
+    Ok(Json(results_json(&state, &a, round_param(q.get("round").map(String::as_str))?).await?))
+}
+
+/// The `round` parameter: absent or empty for the latest round, else a round number.
+pub(crate) fn round_param(v: Option<&str>) -> ApiResult<Option<u32>> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) => r.parse::<u32>().ok().filter(|n| *n >= 1).map(Some).ok_or_else(|| {
+            AppError::field("round", "轮次须为正整数", "the round is a positive whole number")
+        }),
+    }
 }
 
 /// The log entry of a conclusion: the directive, outcome, response, and the counts per
@@ -1051,6 +1088,7 @@ fn conclusion_entry(results: &Value, outcome: &str, response: &str, body: &Body)
     let entry = json!({
         "type": "tongxin.directive.consultation/v1",
         "directive": results["id"],
+        "round": results["round"],
         "title": results["title"],
         "issuing_body": body.name,
         "outcome": outcome,
@@ -1096,8 +1134,16 @@ pub(crate) async fn conclude_consultation(
     if a.stored.revision != revision {
         return Err(StoreError::Conflict(format!("directive {id} revision")).into());
     }
-    let results = results_json(state, &a).await?;
-    state.store.directives().consultation_conclude(id, outcome.trim(), &response, Utc::now()).await?;
+    let results = results_json(state, &a, None).await?;
+    let Some(round) = results["round"].as_u64().map(|r| r as u32) else {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            "该文件不在征求意见中",
+            "this directive is not in consultation",
+        ));
+    };
+    state.store.directives().consultation_conclude(id, round, outcome.trim(), &response, Utc::now()).await?;
     transition(state, &a, to, revision).await?;
     let Some(log) = &state.log else { return Ok(None) };
     let entry = conclusion_entry(&results, outcome.trim(), &response, &a.body);
@@ -1105,7 +1151,7 @@ pub(crate) async fn conclude_consultation(
         tracing::error!("log append: {e}");
         AppError::internal()
     })?;
-    state.store.directives().consultation_logged(id, index).await?;
+    state.store.directives().consultation_logged(id, round, index).await?;
     Ok(Some(index))
 }
 

@@ -383,6 +383,12 @@ async fn consultation_ratings_tokens_k_and_the_log() {
     );
     let r = app.post_json(Who::Anonymous, &anon_uri, &rating(&village[0], "county")).await;
     assert_eq!(fields(&r), ["level"]);
+    // A level above the token's scope, or no level at all, is as impossible; nothing is
+    // spent by a refused rating.
+    for level in ["province", "city", "", "hamlet"] {
+        let r = app.post_json(Who::Anonymous, &anon_uri, &rating(&village[0], level)).await;
+        assert_eq!(fields(&r), ["level"], "{level}");
+    }
 
     // Eight more village ratings: nine in all, below k = 10, so suppressed.
     for t in village.drain(..8) {
@@ -433,7 +439,7 @@ async fn consultation_ratings_tokens_k_and_the_log() {
     assert_eq!(t["suppressed"], true);
 
     // Nothing stored with an anonymous rating names its cadre.
-    let responses = app.store.directives().responses(uuid::Uuid::parse_str(&id).unwrap()).await.unwrap();
+    let responses = app.store.directives().responses(uuid::Uuid::parse_str(&id).unwrap(), 1).await.unwrap();
     assert_eq!(responses.iter().filter(|r| r.user.is_some()).count(), 1);
 
     // The conclusion goes to the log: outcome, response and counts, never a comment.
@@ -474,6 +480,70 @@ async fn consultation_ratings_tokens_k_and_the_log() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
+
+    // Revised, the draft is put to consultation again: round 2, with answers of its own.
+    let r = app
+        .post_json(
+            Who::DepartmentStaff,
+            &format!("{uri}/consultation"),
+            &json!({"closes_on": "2099-02-01", "revision": 3}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        (r.json()["status"].as_str(), r.json()["consultation"]["round"].as_u64()),
+        (Some("consulting"), Some(2))
+    );
+    let r = app.post_json(Who::Anonymous, &anon_uri, &rating(&township[1], "township")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let r = app.post_json(Who::VillageCadre, &format!("{uri}/ratings"), &named).await;
+    assert_eq!(r.status, StatusCode::CREATED, "the same cadre rates again in a new round: {}", r.text());
+    let res = app.get(Who::DepartmentStaff, &format!("{uri}/results")).await.json();
+    assert_eq!((res["round"].as_u64(), res["responses"].as_u64()), (Some(2), Some(2)));
+    let rounds = res["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    assert_eq!(
+        (rounds[0]["outcome"].as_str(), rounds[0]["log_index"].as_u64()),
+        (Some("revise"), Some(index))
+    );
+    assert!(rounds[1]["outcome"].is_null() && rounds[1]["open"] == true);
+    assert_eq!(res["levels_self_declared"], true);
+    let first = app.get(Who::DepartmentStaff, &format!("{uri}/results?round=1")).await.json();
+    assert_eq!((first["round"].as_u64(), first["responses"].as_u64()), (Some(1), Some(11)));
+    assert_eq!(first["tasks"][0]["levels"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        app.get(Who::DepartmentStaff, &format!("{uri}/results?round=3")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(fields(&app.get(Who::DepartmentStaff, &format!("{uri}/results?round=x")).await), ["round"]);
+    // The results page shows the latest round, lists the earlier one with its outcome,
+    // and says that anonymous levels are self-declared.
+    let html = app.get(Who::DepartmentStaff, &format!("/directives/{id}/results")).await.text();
+    assert!(html.contains("id=\"results-rounds\"") && html.contains("?round=1"), "{html}");
+    assert!(html.contains("第 2 轮征求意见") && html.contains("期限改为按法定时限倒排"), "{html}");
+    assert!(html.contains("id=\"results-levels-note\"") && html.contains("自报"), "{html}");
+    assert!(html.contains("id=\"conclude\""), "the open round can be concluded");
+    let html = app.get(Who::DepartmentStaff, &format!("/directives/{id}/results?round=1")).await.text();
+    assert!(html.contains("第 1 轮征求意见") && !html.contains("id=\"conclude\""), "{html}");
+    // Round 2's conclusion is a log entry of its own, naming its round.
+    let r = app
+        .post_json(
+            Who::DepartmentStaff,
+            &format!("{uri}/consultation/conclude"),
+            &json!({"outcome": "issue", "response": "按法定时限倒排后印发", "revision": 4}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["status"], "issued");
+    let second = r.json()["log_index"].as_u64().expect("logged");
+    assert!(second > index);
+    let entry =
+        String::from_utf8(app.store.log_entries(ORIGIN, second, second + 1).await.unwrap()[0].clone())
+            .unwrap();
+    assert!(entry.contains("\"round\":2") && entry.contains("\"responses\":2"), "{entry}");
+    let rounds = app.get(Who::DepartmentStaff, &format!("{uri}/results")).await.json()["rounds"].clone();
+    assert_eq!(rounds[1]["outcome"], "issue");
+    assert_eq!(rounds[1]["log_index"].as_u64(), Some(second));
 }
 
 #[tokio::test]

@@ -53,6 +53,7 @@ fn response(directive: Uuid, user: Option<Uuid>, ratings: Vec<TaskRating>) -> Co
     ConsultationResponse {
         id: uuid::Builder::from_random_bytes(random32()[..16].try_into().unwrap()).into_uuid(),
         directive,
+        round: 1,
         level: Level::Village,
         user,
         ratings,
@@ -121,45 +122,115 @@ pub(crate) async fn directives_filter(s: &dyn Store) {
     assert_eq!(ids(ds.directives(&of_b).await.unwrap()), vec![d3.id, d4.id]);
 }
 
-pub(crate) async fn consultations_open_once_and_conclude_once(s: &dyn Store) {
-    let ds = s.directives();
-    let d = directive(new_id(), "3501", DirectiveStatus::Consulting);
-    let c = Consultation {
-        directive: d.id,
-        opens_at: t0(),
-        closes_at: t0() + Duration::days(10),
+fn window(directive: Uuid, round: u32) -> Consultation {
+    Consultation {
+        directive,
+        round,
+        opens_at: t0() + Duration::days(20 * i64::from(round - 1)),
+        closes_at: t0() + Duration::days(20 * i64::from(round - 1) + 10),
         concluded_at: None,
         outcome: None,
         response: String::new(),
         log_index: None,
-    };
+    }
+}
+
+pub(crate) async fn consultations_open_once_and_conclude_once(s: &dyn Store) {
+    let ds = s.directives();
+    let d = directive(new_id(), "3501", DirectiveStatus::Consulting);
+    let c = window(d.id, 1);
     assert!(matches!(ds.consultation_put(&c).await, Err(StoreError::NotFound(_))));
     ds.directive_put(&d).await.unwrap();
+    // The first round is round 1.
+    conflict(ds.consultation_put(&window(d.id, 2)).await);
     ds.consultation_put(&c).await.unwrap();
     assert_eq!(ds.consultation(d.id).await.unwrap().as_ref(), Some(&c));
+    // No second window while the round is open, of any number.
     conflict(ds.consultation_put(&c).await);
+    conflict(ds.consultation_put(&window(d.id, 2)).await);
     assert_eq!(ds.consultation(new_id()).await.unwrap(), None);
 
     let at = t0() + Duration::days(11);
-    ds.consultation_conclude(d.id, "revise", "期限延至九月", at).await.unwrap();
-    conflict(ds.consultation_conclude(d.id, "issue", "again", at).await);
+    ds.consultation_conclude(d.id, 1, "revise", "期限延至九月", at).await.unwrap();
+    conflict(ds.consultation_conclude(d.id, 1, "issue", "again", at).await);
     assert!(matches!(
-        ds.consultation_conclude(new_id(), "issue", "", at).await,
+        ds.consultation_conclude(new_id(), 1, "issue", "", at).await,
         Err(StoreError::NotFound(_))
     ));
-    ds.consultation_logged(d.id, 42).await.unwrap();
+    assert!(matches!(ds.consultation_conclude(d.id, 2, "issue", "", at).await, Err(StoreError::NotFound(_))));
+    ds.consultation_logged(d.id, 1, 42).await.unwrap();
     let got = ds.consultation(d.id).await.unwrap().unwrap();
+    assert_eq!(got.round, 1);
     assert_eq!(got.concluded_at, Some(at));
     assert_eq!(got.outcome.as_deref(), Some("revise"));
     assert_eq!(got.response, "期限延至九月");
     assert_eq!(got.log_index, Some(42));
-    assert!(matches!(ds.consultation_logged(new_id(), 1).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(ds.consultation_logged(new_id(), 1, 1).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(ds.consultation_logged(d.id, 2, 1).await, Err(StoreError::NotFound(_))));
+}
+
+pub(crate) async fn consultation_rounds_follow_one_another(s: &dyn Store) {
+    let ds = s.directives();
+    let d = directive(new_id(), "3501", DirectiveStatus::Consulting);
+    ds.directive_put(&d).await.unwrap();
+    ds.consultation_put(&window(d.id, 1)).await.unwrap();
+    let user = new_id();
+    let first = response(d.id, Some(user), vec![rating(0, 1, "三个月建不成")]);
+    ds.response_put(&first, None).await.unwrap();
+    // Round 2 cannot open before round 1 is concluded, nor skip a number after.
+    conflict(ds.consultation_put(&window(d.id, 2)).await);
+    let at = t0() + Duration::days(11);
+    ds.consultation_conclude(d.id, 1, "revise", "期限延至九月", at).await.unwrap();
+    conflict(ds.consultation_put(&window(d.id, 3)).await);
+    conflict(ds.consultation_put(&window(d.id, 1)).await);
+    let second = window(d.id, 2);
+    ds.consultation_put(&second).await.unwrap();
+    assert_eq!(ds.consultation(d.id).await.unwrap().as_ref(), Some(&second), "the latest round");
+    let rounds = ds.consultations(d.id).await.unwrap();
+    assert_eq!(rounds.iter().map(|c| c.round).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(rounds[0].outcome.as_deref(), Some("revise"));
+    assert_eq!(rounds[0].concluded_at, Some(at));
+    assert_eq!(rounds[1].concluded_at, None);
+    assert!(ds.consultations(new_id()).await.unwrap().is_empty());
+
+    // Responses belong to a round: the same cadre rates the same task again in round 2.
+    let mut again = response(d.id, Some(user), vec![rating(0, 3, "期限延后，可以完成")]);
+    again.round = 2;
+    ds.response_put(&again, None).await.unwrap();
+    conflict(ds.response_put(&again, None).await);
+    let mut anon = response(d.id, None, vec![rating(0, 4, "")]);
+    anon.round = 2;
+    ds.response_put(&anon, Some(("35", random32()))).await.unwrap();
+    assert_eq!(ds.responses(d.id, 1).await.unwrap(), vec![first]);
+    let mut got = ds.responses(d.id, 2).await.unwrap();
+    got.sort_by_key(|r| r.id);
+    let mut want = vec![again, anon];
+    want.sort_by_key(|r| r.id);
+    assert_eq!(got, want);
+    // A round that was never opened takes no response, and spends no token.
+    let mut lost = response(d.id, None, vec![rating(0, 3, "")]);
+    lost.round = 3;
+    let nonce = random32();
+    assert!(matches!(ds.response_put(&lost, Some(("35", nonce))).await, Err(StoreError::NotFound(_))));
+    let mut retry = response(d.id, None, vec![rating(0, 3, "")]);
+    retry.round = 2;
+    ds.response_put(&retry, Some(("35", nonce))).await.unwrap();
+    assert!(ds.responses(d.id, 3).await.unwrap().is_empty());
+
+    ds.consultation_conclude(d.id, 2, "issue", "按修改后的期限印发", at + Duration::days(20)).await.unwrap();
+    ds.consultation_logged(d.id, 2, 77).await.unwrap();
+    let rounds = ds.consultations(d.id).await.unwrap();
+    assert_eq!(
+        rounds.iter().map(|c| (c.outcome.as_deref(), c.log_index)).collect::<Vec<_>>(),
+        [(Some("revise"), None), (Some("issue"), Some(77))]
+    );
 }
 
 pub(crate) async fn ratings_share_the_voice_spent_nonces(s: &dyn Store) {
     let ds = s.directives();
     let d = directive(new_id(), "3501", DirectiveStatus::Consulting);
     ds.directive_put(&d).await.unwrap();
+    ds.consultation_put(&window(d.id, 1)).await.unwrap();
 
     // A nonce spent on a report cannot be spent on a rating.
     let nonce = random32();
@@ -181,7 +252,7 @@ pub(crate) async fn ratings_share_the_voice_spent_nonces(s: &dyn Store) {
     s.voice().voice_file(&report, Some(nonce)).await.unwrap();
     let r1 = response(d.id, None, vec![rating(0, 1, "三个月建不成"), rating(1, 4, "")]);
     conflict(ds.response_put(&r1, Some(("35", nonce))).await);
-    assert!(ds.responses(d.id).await.unwrap().is_empty());
+    assert!(ds.responses(d.id, 1).await.unwrap().is_empty());
 
     // A fresh nonce: stored once; spent, it can be used neither on a rating nor on a report.
     let fresh = random32();
@@ -192,7 +263,7 @@ pub(crate) async fn ratings_share_the_voice_spent_nonces(s: &dyn Store) {
     again.id = new_id();
     again.receipt = ReceiptHash::from_bytes(random32());
     conflict(s.voice().voice_file(&again, Some(fresh)).await);
-    let got = ds.responses(d.id).await.unwrap();
+    let got = ds.responses(d.id, 1).await.unwrap();
     assert_eq!(got, vec![r1.clone()]);
     assert_eq!(got[0].user, None);
 
@@ -215,7 +286,7 @@ pub(crate) async fn ratings_share_the_voice_spent_nonces(s: &dyn Store) {
     let lost = response(new_id(), None, vec![rating(0, 3, "")]);
     assert!(matches!(ds.response_put(&lost, Some(("35", random32()))).await, Err(StoreError::NotFound(_))));
 
-    let mut all = ds.responses(d.id).await.unwrap();
+    let mut all = ds.responses(d.id, 1).await.unwrap();
     all.sort_by_key(|r| r.id);
     let mut want = vec![r1, n1, n3];
     want.sort_by_key(|r| r.id);

@@ -44,6 +44,9 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("directive_consultations_open_once_and_conclude_once", |s| {
         directives::consultations_open_once_and_conclude_once(s).boxed()
     }),
+    ("directive_consultation_rounds_follow_one_another", |s| {
+        directives::consultation_rounds_follow_one_another(s).boxed()
+    }),
     ("directive_ratings_share_the_voice_spent_nonces", |s| {
         directives::ratings_share_the_voice_spent_nonces(s).boxed()
     }),

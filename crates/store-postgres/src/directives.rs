@@ -11,8 +11,8 @@ use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, Row};
 use tongxin_store::directives::{
     Consultation, ConsultationResponse, DirectiveFilter, DirectiveStore, StoredDirective, TaskRating,
-    check_directive_update, check_response, json_value, parse_level, parse_status, parse_unit,
-    targets_from_json, targets_json,
+    check_directive_update, check_next_round, check_response, json_value, parse_level, parse_status,
+    parse_unit, targets_from_json, targets_json,
 };
 use tongxin_store::voice::micros;
 use tongxin_store::{Result, StoreError};
@@ -23,6 +23,9 @@ use crate::rows::db;
 
 const COLUMNS: &str = "id, issuing_body, body_unit, status, document::text AS document, targets::text AS targets, \
                        check_report::text AS check_report, revision, created_by, created_at, updated_at";
+
+const CONSULTATION: &str =
+    "directive_id, round, opens_at, closes_at, concluded_at, outcome, response, log_index";
 
 fn unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     match e.as_database_error() {
@@ -51,6 +54,7 @@ fn directive_from_row(r: &PgRow) -> Result<StoredDirective> {
 fn consultation_from_row(r: &PgRow) -> Result<Consultation> {
     Ok(Consultation {
         directive: r.try_get("directive_id").map_err(db)?,
+        round: r.try_get::<i32, _>("round").map_err(db)? as u32,
         opens_at: r.try_get("opens_at").map_err(db)?,
         closes_at: r.try_get("closes_at").map_err(db)?,
         concluded_at: r.try_get("concluded_at").map_err(db)?,
@@ -70,16 +74,6 @@ fn doc_text(d: &StoredDirective) -> Result<(String, Option<String>)> {
         .transpose()
         .map_err(|e| StoreError::Database(format!("check report to JSON: {e}")))?;
     Ok((doc, check))
-}
-
-impl PgStore {
-    async fn province_of(&self, directive: Uuid) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT province FROM directives WHERE id = $1")
-            .bind(directive)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)
-    }
 }
 
 #[async_trait]
@@ -171,17 +165,30 @@ impl DirectiveStore for PgStore {
     }
 
     async fn consultation_put(&self, c: &Consultation) -> Result<()> {
-        let province = self
-            .province_of(c.directive)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("directive {}", c.directive)))?;
         let mut tx = self.begin().await?;
+        // The directive's row is locked, so two authors opening a round at once queue here.
+        let province: String = sqlx::query_scalar("SELECT province FROM directives WHERE id = $1 FOR UPDATE")
+            .bind(c.directive)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound(format!("directive {}", c.directive)))?;
+        let latest = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CONSULTATION} FROM directive_consultations WHERE directive_id = $1 \
+             ORDER BY round DESC LIMIT 1"
+        )))
+        .bind(c.directive)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        check_next_round(latest.as_ref().map(consultation_from_row).transpose()?.as_ref(), c)?;
         sqlx::query(
-            "INSERT INTO directive_consultations (province, directive_id, opens_at, closes_at, concluded_at, \
-             outcome, response, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO directive_consultations (province, directive_id, round, opens_at, closes_at, \
+             concluded_at, outcome, response, log_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(province)
         .bind(c.directive)
+        .bind(c.round as i32)
         .bind(micros(c.opens_at))
         .bind(micros(c.closes_at))
         .bind(c.concluded_at.map(micros))
@@ -190,15 +197,17 @@ impl DirectiveStore for PgStore {
         .bind(c.log_index.map(|i| i as i64))
         .execute(&mut *tx)
         .await
-        .map_err(|e| unique(e, || format!("directive {} already has a consultation", c.directive)))?;
+        .map_err(|e| {
+            unique(e, || format!("round {} of directive {} is already open", c.round, c.directive))
+        })?;
         tx.commit().await.map_err(db)
     }
 
     async fn consultation(&self, directive: Uuid) -> Result<Option<Consultation>> {
-        let row = sqlx::query(
-            "SELECT directive_id, opens_at, closes_at, concluded_at, outcome, response, log_index \
-             FROM directive_consultations WHERE directive_id = $1",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CONSULTATION} FROM directive_consultations WHERE directive_id = $1 \
+             ORDER BY round DESC LIMIT 1"
+        )))
         .bind(directive)
         .fetch_optional(&self.pool)
         .await
@@ -206,55 +215,79 @@ impl DirectiveStore for PgStore {
         row.as_ref().map(consultation_from_row).transpose()
     }
 
+    async fn consultations(&self, directive: Uuid) -> Result<Vec<Consultation>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CONSULTATION} FROM directive_consultations WHERE directive_id = $1 ORDER BY round"
+        )))
+        .bind(directive)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(consultation_from_row).collect()
+    }
+
     async fn consultation_conclude(
         &self,
         directive: Uuid,
+        round: u32,
         outcome: &str,
         response: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         let concluded: Option<Option<DateTime<Utc>>> = sqlx::query_scalar(
-            "SELECT concluded_at FROM directive_consultations WHERE directive_id = $1 FOR UPDATE",
+            "SELECT concluded_at FROM directive_consultations WHERE directive_id = $1 AND round = $2 \
+             FOR UPDATE",
         )
         .bind(directive)
+        .bind(round as i32)
         .fetch_optional(&mut *tx)
         .await
         .map_err(db)?;
         match concluded {
-            None => return Err(StoreError::NotFound(format!("consultation of directive {directive}"))),
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "round {round} of the consultation of directive {directive}"
+                )));
+            }
             Some(Some(_)) => {
                 return Err(StoreError::Conflict(format!(
-                    "the consultation of directive {directive} is already concluded"
+                    "round {round} of the consultation of directive {directive} is already concluded"
                 )));
             }
             Some(None) => {}
         }
         sqlx::query(
             "UPDATE directive_consultations SET concluded_at = $1, outcome = $2, response = $3 \
-             WHERE directive_id = $4",
+             WHERE directive_id = $4 AND round = $5",
         )
         .bind(micros(at))
         .bind(outcome)
         .bind(response)
         .bind(directive)
+        .bind(round as i32)
         .execute(&mut *tx)
         .await
         .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
-    async fn consultation_logged(&self, directive: Uuid, log_index: u64) -> Result<()> {
+    async fn consultation_logged(&self, directive: Uuid, round: u32, log_index: u64) -> Result<()> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE directive_consultations SET log_index = $1 WHERE directive_id = $2")
-            .bind(log_index as i64)
-            .bind(directive)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE directive_consultations SET log_index = $1 WHERE directive_id = $2 AND round = $3",
+        )
+        .bind(log_index as i64)
+        .bind(directive)
+        .bind(round as i32)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound(format!("consultation of directive {directive}")));
+            return Err(StoreError::NotFound(format!(
+                "round {round} of the consultation of directive {directive}"
+            )));
         }
         tx.commit().await.map_err(db)
     }
@@ -266,12 +299,20 @@ impl DirectiveStore for PgStore {
     ) -> Result<()> {
         check_response(r, spent_nonce.as_ref())?;
         let mut tx = self.begin().await?;
-        let province: String = sqlx::query_scalar("SELECT province FROM directives WHERE id = $1")
-            .bind(r.directive)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| StoreError::NotFound(format!("directive {}", r.directive)))?;
+        let province: String = sqlx::query_scalar(
+            "SELECT province FROM directive_consultations WHERE directive_id = $1 AND round = $2",
+        )
+        .bind(r.directive)
+        .bind(r.round as i32)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "round {} of the consultation of directive {}",
+                r.round, r.directive
+            ))
+        })?;
         if let Some((nonce_province, nonce)) = spent_nonce {
             sqlx::query("INSERT INTO voice_spent (province, nonce) VALUES ($1, $2)")
                 .bind(nonce_province)
@@ -282,11 +323,12 @@ impl DirectiveStore for PgStore {
         }
         for t in &r.ratings {
             sqlx::query(
-                "INSERT INTO directive_responses (province, directive_id, response_id, task_index, level, \
-                 rating, comment, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                "INSERT INTO directive_responses (province, directive_id, round, response_id, task_index, \
+                 level, rating, comment, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(province.as_str())
             .bind(r.directive)
+            .bind(r.round as i32)
             .bind(r.id)
             .bind(t.task as i32)
             .bind(r.level.as_str())
@@ -302,12 +344,13 @@ impl DirectiveStore for PgStore {
         tx.commit().await.map_err(db)
     }
 
-    async fn responses(&self, directive: Uuid) -> Result<Vec<ConsultationResponse>> {
+    async fn responses(&self, directive: Uuid, round: u32) -> Result<Vec<ConsultationResponse>> {
         let rows = sqlx::query(
             "SELECT response_id, task_index, level, rating, comment, user_id FROM directive_responses \
-             WHERE directive_id = $1 ORDER BY response_id, task_index",
+             WHERE directive_id = $1 AND round = $2 ORDER BY response_id, task_index",
         )
         .bind(directive)
+        .bind(round as i32)
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
@@ -322,7 +365,14 @@ impl DirectiveStore for PgStore {
                 comment: row.try_get("comment").map_err(db)?,
             };
             out.entry(id)
-                .or_insert_with(|| ConsultationResponse { id, directive, level, user, ratings: Vec::new() })
+                .or_insert_with(|| ConsultationResponse {
+                    id,
+                    directive,
+                    round,
+                    level,
+                    user,
+                    ratings: Vec::new(),
+                })
                 .ratings
                 .push(rating);
         }

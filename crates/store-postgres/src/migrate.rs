@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "voice", include_str!("../migrations/0004_voice.sql")),
     (5, "voice_event_content", include_str!("../migrations/0005_voice_event_content.sql")),
     (7, "directives", include_str!("../migrations/0007_directives.sql")),
+    (8, "consultation_rounds", include_str!("../migrations/0008_consultation_rounds.sql")),
 ];
 
 pub async fn run(pool: &PgPool) -> Result<()> {

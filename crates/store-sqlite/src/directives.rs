@@ -11,8 +11,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{AssertSqlSafe, Row};
 use tongxin_store::directives::{
     Consultation, ConsultationResponse, DirectiveFilter, DirectiveStore, StoredDirective, TaskRating,
-    check_directive_update, check_response, json_value, parse_level, parse_status, parse_unit,
-    targets_from_json, targets_json,
+    check_directive_update, check_next_round, check_response, json_value, parse_level, parse_status,
+    parse_unit, targets_from_json, targets_json,
 };
 use tongxin_store::voice::{micros, sortable_time};
 use tongxin_store::{Result, StoreError};
@@ -23,6 +23,9 @@ use crate::rows::{db, parse_time};
 
 const COLUMNS: &str = "id, issuing_body, body_unit, status, document, targets, check_report, revision, \
                        created_by, created_at, updated_at";
+
+const CONSULTATION: &str =
+    "directive_id, round, opens_at, closes_at, concluded_at, outcome, response, log_index";
 
 fn unique(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
     match e.as_database_error() {
@@ -52,6 +55,7 @@ fn consultation_from_row(r: &SqliteRow) -> Result<Consultation> {
     let concluded: Option<String> = r.try_get("concluded_at").map_err(db)?;
     Ok(Consultation {
         directive: r.try_get("directive_id").map_err(db)?,
+        round: r.try_get::<i64, _>("round").map_err(db)? as u32,
         opens_at: parse_time(&r.try_get::<String, _>("opens_at").map_err(db)?)?,
         closes_at: parse_time(&r.try_get::<String, _>("closes_at").map_err(db)?)?,
         concluded_at: concluded.as_deref().map(parse_time).transpose()?,
@@ -71,16 +75,6 @@ fn doc_text(d: &StoredDirective) -> Result<(String, Option<String>)> {
         .transpose()
         .map_err(|e| StoreError::Database(format!("check report to JSON: {e}")))?;
     Ok((doc, check))
-}
-
-impl SqliteStore {
-    async fn province_of(&self, directive: Uuid) -> Result<Option<String>> {
-        sqlx::query_scalar("SELECT province FROM directives WHERE id = ?")
-            .bind(directive)
-            .fetch_optional(&self.read)
-            .await
-            .map_err(db)
-    }
 }
 
 #[async_trait]
@@ -171,17 +165,28 @@ impl DirectiveStore for SqliteStore {
     }
 
     async fn consultation_put(&self, c: &Consultation) -> Result<()> {
-        let province = self
-            .province_of(c.directive)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("directive {}", c.directive)))?;
         let mut tx = self.begin().await?;
+        let province: String = sqlx::query_scalar("SELECT province FROM directives WHERE id = ?")
+            .bind(c.directive)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound(format!("directive {}", c.directive)))?;
+        let latest = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CONSULTATION} FROM directive_consultations WHERE directive_id = ? ORDER BY round DESC LIMIT 1"
+        )))
+        .bind(c.directive)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        check_next_round(latest.as_ref().map(consultation_from_row).transpose()?.as_ref(), c)?;
         sqlx::query(
-            "INSERT INTO directive_consultations (province, directive_id, opens_at, closes_at, concluded_at, \
-             outcome, response, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO directive_consultations (province, directive_id, round, opens_at, closes_at, \
+             concluded_at, outcome, response, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(province)
         .bind(c.directive)
+        .bind(i64::from(c.round))
         .bind(sortable_time(micros(c.opens_at)))
         .bind(sortable_time(micros(c.closes_at)))
         .bind(c.concluded_at.map(|t| sortable_time(micros(t))))
@@ -190,15 +195,16 @@ impl DirectiveStore for SqliteStore {
         .bind(c.log_index.map(|i| i as i64))
         .execute(&mut *tx)
         .await
-        .map_err(|e| unique(e, || format!("directive {} already has a consultation", c.directive)))?;
+        .map_err(|e| {
+            unique(e, || format!("round {} of directive {} is already open", c.round, c.directive))
+        })?;
         tx.commit().await.map_err(db)
     }
 
     async fn consultation(&self, directive: Uuid) -> Result<Option<Consultation>> {
-        let row = sqlx::query(
-            "SELECT directive_id, opens_at, closes_at, concluded_at, outcome, response, log_index \
-             FROM directive_consultations WHERE directive_id = ?",
-        )
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CONSULTATION} FROM directive_consultations WHERE directive_id = ? ORDER BY round DESC LIMIT 1"
+        )))
         .bind(directive)
         .fetch_optional(&self.read)
         .await
@@ -206,54 +212,78 @@ impl DirectiveStore for SqliteStore {
         row.as_ref().map(consultation_from_row).transpose()
     }
 
+    async fn consultations(&self, directive: Uuid) -> Result<Vec<Consultation>> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {CONSULTATION} FROM directive_consultations WHERE directive_id = ? ORDER BY round"
+        )))
+        .bind(directive)
+        .fetch_all(&self.read)
+        .await
+        .map_err(db)?;
+        rows.iter().map(consultation_from_row).collect()
+    }
+
     async fn consultation_conclude(
         &self,
         directive: Uuid,
+        round: u32,
         outcome: &str,
         response: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        let concluded: Option<Option<String>> =
-            sqlx::query_scalar("SELECT concluded_at FROM directive_consultations WHERE directive_id = ?")
-                .bind(directive)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db)?;
+        let concluded: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT concluded_at FROM directive_consultations WHERE directive_id = ? AND round = ?",
+        )
+        .bind(directive)
+        .bind(i64::from(round))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
         match concluded {
-            None => return Err(StoreError::NotFound(format!("consultation of directive {directive}"))),
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "round {round} of the consultation of directive {directive}"
+                )));
+            }
             Some(Some(_)) => {
                 return Err(StoreError::Conflict(format!(
-                    "the consultation of directive {directive} is already concluded"
+                    "round {round} of the consultation of directive {directive} is already concluded"
                 )));
             }
             Some(None) => {}
         }
         sqlx::query(
             "UPDATE directive_consultations SET concluded_at = ?, outcome = ?, response = ? \
-             WHERE directive_id = ?",
+             WHERE directive_id = ? AND round = ?",
         )
         .bind(sortable_time(micros(at)))
         .bind(outcome)
         .bind(response)
         .bind(directive)
+        .bind(i64::from(round))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
-    async fn consultation_logged(&self, directive: Uuid, log_index: u64) -> Result<()> {
+    async fn consultation_logged(&self, directive: Uuid, round: u32, log_index: u64) -> Result<()> {
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE directive_consultations SET log_index = ? WHERE directive_id = ?")
-            .bind(log_index as i64)
-            .bind(directive)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        let n = sqlx::query(
+            "UPDATE directive_consultations SET log_index = ? WHERE directive_id = ? AND round = ?",
+        )
+        .bind(log_index as i64)
+        .bind(directive)
+        .bind(i64::from(round))
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
         if n == 0 {
-            return Err(StoreError::NotFound(format!("consultation of directive {directive}")));
+            return Err(StoreError::NotFound(format!(
+                "round {round} of the consultation of directive {directive}"
+            )));
         }
         tx.commit().await.map_err(db)
     }
@@ -265,12 +295,20 @@ impl DirectiveStore for SqliteStore {
     ) -> Result<()> {
         check_response(r, spent_nonce.as_ref())?;
         let mut tx = self.begin().await?;
-        let province: String = sqlx::query_scalar("SELECT province FROM directives WHERE id = ?")
-            .bind(r.directive)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(db)?
-            .ok_or_else(|| StoreError::NotFound(format!("directive {}", r.directive)))?;
+        let province: String = sqlx::query_scalar(
+            "SELECT province FROM directive_consultations WHERE directive_id = ? AND round = ?",
+        )
+        .bind(r.directive)
+        .bind(i64::from(r.round))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "round {} of the consultation of directive {}",
+                r.round, r.directive
+            ))
+        })?;
         if let Some((nonce_province, nonce)) = spent_nonce {
             sqlx::query("INSERT INTO voice_spent (province, nonce) VALUES (?, ?)")
                 .bind(nonce_province)
@@ -281,11 +319,12 @@ impl DirectiveStore for SqliteStore {
         }
         for t in &r.ratings {
             sqlx::query(
-                "INSERT INTO directive_responses (province, directive_id, response_id, task_index, level, \
-                 rating, comment, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO directive_responses (province, directive_id, round, response_id, task_index, \
+                 level, rating, comment, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(province.as_str())
             .bind(r.directive)
+            .bind(i64::from(r.round))
             .bind(r.id)
             .bind(i64::from(t.task))
             .bind(r.level.as_str())
@@ -301,12 +340,13 @@ impl DirectiveStore for SqliteStore {
         tx.commit().await.map_err(db)
     }
 
-    async fn responses(&self, directive: Uuid) -> Result<Vec<ConsultationResponse>> {
+    async fn responses(&self, directive: Uuid, round: u32) -> Result<Vec<ConsultationResponse>> {
         let rows = sqlx::query(
             "SELECT response_id, task_index, level, rating, comment, user_id FROM directive_responses \
-             WHERE directive_id = ? ORDER BY response_id, task_index",
+             WHERE directive_id = ? AND round = ? ORDER BY response_id, task_index",
         )
         .bind(directive)
+        .bind(i64::from(round))
         .fetch_all(&self.read)
         .await
         .map_err(db)?;
@@ -321,7 +361,14 @@ impl DirectiveStore for SqliteStore {
                 comment: row.try_get("comment").map_err(db)?,
             };
             out.entry(id)
-                .or_insert_with(|| ConsultationResponse { id, directive, level, user, ratings: Vec::new() })
+                .or_insert_with(|| ConsultationResponse {
+                    id,
+                    directive,
+                    round,
+                    level,
+                    user,
+                    ratings: Vec::new(),
+                })
                 .ratings
                 .push(rating);
         }

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "voice_event_content", include_str!("../migrations/0005_voice_event_content.sql")),
     (6, "demand_keys", include_str!("../migrations/0006_demand_keys.sql")),
     (7, "directives", include_str!("../migrations/0007_directives.sql")),
+    (8, "consultation_rounds", include_str!("../migrations/0008_consultation_rounds.sql")),
 ];
 
 pub async fn run(pool: &SqlitePool) -> Result<()> {

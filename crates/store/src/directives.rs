@@ -1,5 +1,6 @@
 //! Storage of directives before issuance (issue 6): the directive documents with their
-//! status and last check report, consultation windows, and the executors' ratings.
+//! status and last check report, consultation windows in rounds (a directive sent back
+//! for revision may be consulted again), and the executors' ratings of each round.
 //!
 //! What is stored, and what is not:
 //! - a directive keeps its document (the `tongxin_directives::Directive` as JSON, kept
@@ -114,10 +115,14 @@ pub struct DirectiveFilter {
     pub bodies: Vec<Uuid>,
 }
 
-/// A consultation window of a directive (at most one per directive).
+/// One consultation round of a directive. Round 1 is the first window; another round
+/// opens only after the previous one is concluded (with "revise", the directive being a
+/// draft again).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Consultation {
     pub directive: Uuid,
+    /// 1, 2, … within the directive.
+    pub round: u32,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     /// Set when the author concludes it.
@@ -146,6 +151,8 @@ pub struct ConsultationResponse {
     /// Random (UUIDv4): says nothing about when it was given.
     pub id: Uuid,
     pub directive: Uuid,
+    /// The consultation round it answers.
+    pub round: u32,
     /// The level of the responding unit.
     pub level: Level,
     /// The user of a named response; `None` for an anonymous one.
@@ -194,34 +201,64 @@ pub trait DirectiveStore: Send + Sync {
     async fn directive(&self, id: Uuid) -> Result<Option<StoredDirective>>;
     async fn directives(&self, filter: &DirectiveFilter) -> Result<Vec<StoredDirective>>;
 
-    /// Opens the consultation of a stored directive; a second one is `Conflict`, an
-    /// unknown directive `NotFound`.
+    /// Opens consultation round `c.round` of a stored directive: round 1 when it has none,
+    /// otherwise one more than its latest round, which must be concluded. Any other round
+    /// is `Conflict` (two authors opening at once: one wins); an unknown directive
+    /// `NotFound`.
     async fn consultation_put(&self, c: &Consultation) -> Result<()>;
+    /// The latest round of a directive's consultation, if it has one.
     async fn consultation(&self, directive: Uuid) -> Result<Option<Consultation>>;
-    /// Concludes an open consultation with the outcome and the author's response;
-    /// `NotFound` without one, `Conflict` if already concluded.
+    /// Every round of a directive's consultation, oldest first.
+    async fn consultations(&self, directive: Uuid) -> Result<Vec<Consultation>>;
+    /// Concludes round `round` with the outcome and the author's response; `NotFound`
+    /// without that round, `Conflict` if already concluded.
     async fn consultation_conclude(
         &self,
         directive: Uuid,
+        round: u32,
         outcome: &str,
         response: &str,
         at: DateTime<Utc>,
     ) -> Result<()>;
-    /// Records where the conclusion sits in the transparency log.
-    async fn consultation_logged(&self, directive: Uuid, log_index: u64) -> Result<()>;
+    /// Records where a round's conclusion sits in the transparency log.
+    async fn consultation_logged(&self, directive: Uuid, round: u32, log_index: u64) -> Result<()>;
 
-    /// Stores a response in one transaction. Anonymous (`user == None`): `spent_nonce` is
-    /// required and recorded in the safe voice's spent-nonce table under `nonce_province`;
-    /// a nonce already spent (by a report or a rating) is `Conflict` and nothing is
-    /// stored. Named: `spent_nonce` must be `None`, and a user who already rated one of
-    /// the tasks is `Conflict`. An unknown directive is `NotFound`.
+    /// Stores a response to round `r.round` in one transaction. Anonymous (`user ==
+    /// None`): `spent_nonce` is required and recorded in the safe voice's spent-nonce table
+    /// under `nonce_province`; a nonce already spent (by a report or a rating) is
+    /// `Conflict` and nothing is stored. Named: `spent_nonce` must be `None`, and a user
+    /// who already rated one of the tasks in that round is `Conflict`. An unknown
+    /// directive or round is `NotFound`.
     async fn response_put(
         &self,
         r: &ConsultationResponse,
         spent_nonce: Option<(&str, [u8; 32])>,
     ) -> Result<()>;
-    /// Every response of a directive, ratings by task; ordered by id (random order).
-    async fn responses(&self, directive: Uuid) -> Result<Vec<ConsultationResponse>>;
+    /// Every response to one round of a directive, ratings by task; ordered by id (random
+    /// order).
+    async fn responses(&self, directive: Uuid, round: u32) -> Result<Vec<ConsultationResponse>>;
+}
+
+/// Checks that `c` is the round that may open after `latest` (see
+/// [`DirectiveStore::consultation_put`]).
+pub fn check_next_round(latest: Option<&Consultation>, c: &Consultation) -> Result<()> {
+    let expected = match latest {
+        None => 1,
+        Some(l) if l.concluded_at.is_none() => {
+            return Err(StoreError::Conflict(format!(
+                "round {} of the consultation of directive {} is not concluded",
+                l.round, c.directive
+            )));
+        }
+        Some(l) => l.round + 1,
+    };
+    if c.round != expected {
+        return Err(StoreError::Conflict(format!(
+            "the next consultation round of directive {} is {expected}, not {}",
+            c.directive, c.round
+        )));
+    }
+    Ok(())
 }
 
 /// Checks a response against the nonce rule of [`DirectiveStore::response_put`].
