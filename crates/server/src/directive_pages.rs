@@ -260,10 +260,18 @@ struct ListPage {
     c: Chrome,
     can_draft: bool,
     rows: Vec<ListRow>,
+    /// The cursor of the next page, if any.
+    next: Option<Uuid>,
 }
 
-async fn list_page(State(state): State<AppState>, l: Lang, PageUser(user): PageUser) -> PageResult {
-    let items = d::list_for(&state, &user).await.or_page(l)?;
+async fn list_page(
+    State(state): State<AppState>,
+    l: Lang,
+    PageUser(user): PageUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> PageResult {
+    let (after, limit) = d::page_params(&q).or_page(l)?;
+    let (items, next) = d::list_for(&state, &user, after, limit).await.or_page(l)?;
     let rows = items
         .iter()
         .map(|v| ListRow {
@@ -279,7 +287,7 @@ async fn list_page(State(state): State<AppState>, l: Lang, PageUser(user): PageU
         })
         .collect();
     let can_draft = user.role != Role::Cadre;
-    Ok(render(&ListPage { c: chrome(l, Some(user), "/directives"), can_draft, rows }))
+    Ok(render(&ListPage { c: chrome(l, Some(user), "/directives"), can_draft, rows, next }))
 }
 
 // ---------------------------------------------------------------------------------------

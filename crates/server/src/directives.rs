@@ -195,12 +195,54 @@ fn provinces_of<'a>(docs: impl IntoIterator<Item = &'a Directive>) -> BTreeSet<S
         .collect()
 }
 
-/// The units of the given provinces, from the store.
-async fn unit_index(store: &dyn Store, provinces: &BTreeSet<String>) -> ApiResult<UnitIndex> {
+/// Most unit subtrees read for one check; more targets are coalesced into ancestors.
+const MAX_ROOTS: usize = 64;
+
+/// The subtrees a check of `draft` reads: its targets' codes (explicit units and the
+/// roots of "all units of level L under U"), those inside another left out, and while
+/// there are more than `max`, the deepest lifted to their parents (a directive naming a
+/// thousand villages reads their townships' or counties' subtrees, not a thousand).
+pub(crate) fn target_roots(draft: &Directive, max: usize) -> Vec<UnitCode> {
+    let mut roots: BTreeSet<UnitCode> =
+        draft.tasks.iter().flat_map(|t| t.targets.units.iter().chain(&t.targets.under)).cloned().collect();
+    loop {
+        // Sorted by code, a unit's descendants follow it directly.
+        let mut minimal: Vec<UnitCode> = Vec::with_capacity(roots.len());
+        for c in roots {
+            if !minimal.last().is_some_and(|r| r.contains(&c)) {
+                minimal.push(c);
+            }
+        }
+        let deepest = minimal.iter().map(|c| c.as_str().len()).max().unwrap_or(0);
+        if minimal.len() <= max || minimal.iter().all(|c| c.parent().is_none()) {
+            return minimal;
+        }
+        roots = minimal
+            .into_iter()
+            .map(|c| if c.as_str().len() == deepest { c.parent().unwrap_or(c) } else { c })
+            .collect();
+    }
+}
+
+/// The units a check of `draft` needs, from the store: the subtrees of its targets
+/// ([`target_roots`], each one code range: `UnitCode::descendant_range`) and their
+/// ancestors (named in the burden rollups). Active directives are resolved against the
+/// same units, so only their overlap with the draft is seen, which is all the conflicts
+/// look at.
+async fn unit_index(store: &dyn Store, draft: &Directive) -> ApiResult<UnitIndex> {
+    let roots = target_roots(draft, MAX_ROOTS);
     let mut units = Vec::new();
-    for p in provinces {
-        let Ok(root) = UnitCode::parse(p) else { continue };
-        units.extend(store.units_under(Some(&root)).await?);
+    let mut ancestors = BTreeSet::new();
+    for r in &roots {
+        units.extend(store.units_under(Some(r)).await?);
+        let mut up = r.parent();
+        while let Some(p) = up {
+            up = p.parent();
+            ancestors.insert(p);
+        }
+    }
+    for a in &ancestors {
+        units.extend(store.unit(a).await?);
     }
     Ok(UnitIndex::new(units))
 }
@@ -277,7 +319,7 @@ async fn check_in(store: &dyn Store, draft: &Directive, exclude: Option<Uuid>) -
         let filter = DirectiveFilter {
             province: Some(p.clone()),
             statuses: vec![DirectiveStatus::Consulting, DirectiveStatus::Issued],
-            bodies: vec![],
+            ..Default::default()
         };
         for d in store.directives().directives(&filter).await? {
             if Some(d.id) != exclude {
@@ -285,8 +327,7 @@ async fn check_in(store: &dyn Store, draft: &Directive, exclude: Option<Uuid>) -
             }
         }
     }
-    let all = provinces_of(std::iter::once(draft).chain(&active));
-    let units = unit_index(store, &all).await?;
+    let units = unit_index(store, draft).await?;
     let ledger = ledger_loads(store, draft, &units).await?;
     let draft = draft.clone();
     tokio::task::spawn_blocking(move || {
@@ -462,22 +503,87 @@ fn summary(d: &StoredDirective, body: &str, author: bool) -> Value {
     })
 }
 
-/// The directives `user` may read, newest first.
-pub(crate) async fn list_for(state: &AppState, user: &User) -> ApiResult<Vec<Value>> {
-    let filter = DirectiveFilter { province: Some(user.province().to_owned()), ..Default::default() };
+/// Directives shown per page of the list, by default and at most.
+pub(crate) const PAGE: u32 = 50;
+const PAGE_MAX: u32 = 200;
+/// Store pages read for one page of the list before answering with what was found (the
+/// cursor then continues from the last directive read).
+const LIST_READS: usize = 20;
+
+/// One page of the directives `user` may read, newest first, after the directive
+/// `after` (a cursor from the previous page); with the cursor of the next page, if any.
+/// Filtered in the store by what the account may author (its body and that body's
+/// divisions; or bodies in its scope) or, for a cadre, by status; a cadre's relation to
+/// the targets is checked here.
+pub(crate) async fn list_for(
+    state: &AppState,
+    user: &User,
+    after: Option<Uuid>,
+    limit: u32,
+) -> ApiResult<(Vec<Value>, Option<Uuid>)> {
+    let limit = limit.clamp(1, PAGE_MAX);
+    let mut filter = DirectiveFilter {
+        province: Some(user.province().to_owned()),
+        newest_first: true,
+        after,
+        limit: Some(limit),
+        ..Default::default()
+    };
+    match (user.role, user.body) {
+        (Role::Cadre, _) => filter.statuses = vec![DirectiveStatus::Consulting, DirectiveStatus::Issued],
+        (Role::BodyStaff, Some(b)) => {
+            filter.bodies =
+                std::iter::once(b).chain(state.store.divisions(b).await?.into_iter().map(|d| d.id)).collect();
+        }
+        (Role::BodyStaff, None) => return Ok((Vec::new(), None)),
+        (Role::Office | Role::Admin, _) => filter.body_under = Some(user.scope.clone()),
+    }
     let mut bodies: BTreeMap<Uuid, Option<Body>> = BTreeMap::new();
     let mut out = Vec::new();
-    for d in state.store.directives().directives(&filter).await?.into_iter().rev() {
-        if let std::collections::btree_map::Entry::Vacant(e) = bodies.entry(d.issuing_body) {
-            e.insert(state.store.body(d.issuing_body).await?);
+    for _ in 0..LIST_READS {
+        let page = state.store.directives().directives(&filter).await?;
+        let exhausted = page.len() < limit as usize;
+        for d in page {
+            filter.after = Some(d.id);
+            if let std::collections::btree_map::Entry::Vacant(e) = bodies.entry(d.issuing_body) {
+                e.insert(state.store.body(d.issuing_body).await?);
+            }
+            let Some(body) = bodies[&d.issuing_body].as_ref() else { continue };
+            let author = may_author(user, body);
+            if author || (user.role == Role::Cadre && d.status.is_active() && related(user, &d.targets)) {
+                out.push(summary(&d, &body.name, author));
+                if out.len() == limit as usize {
+                    return Ok((out, Some(d.id)));
+                }
+            }
         }
-        let Some(body) = bodies[&d.issuing_body].as_ref() else { continue };
-        let author = may_author(user, body);
-        if author || (user.role == Role::Cadre && d.status.is_active() && related(user, &d.targets)) {
-            out.push(summary(&d, &body.name, author));
+        if exhausted {
+            return Ok((out, None));
         }
     }
-    Ok(out)
+    Ok((out, filter.after))
+}
+
+/// The list's `after` and `limit` parameters.
+pub(crate) fn page_params(q: &HashMap<String, String>) -> ApiResult<(Option<Uuid>, u32)> {
+    let after =
+        match q.get("after").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(a) => Some(Uuid::parse_str(a).map_err(|_| {
+                AppError::field("after", "翻页游标无效", "the cursor is not one this list gave")
+            })?),
+        };
+    let limit = match q.get("limit").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => PAGE,
+        Some(l) => l.parse::<u32>().ok().filter(|n| (1..=PAGE_MAX).contains(n)).ok_or_else(|| {
+            AppError::field(
+                "limit",
+                format!("每页条数须在 1 到 {PAGE_MAX} 之间"),
+                format!("limit is between 1 and {PAGE_MAX}"),
+            )
+        })?,
+    };
+    Ok((after, limit))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -558,9 +664,15 @@ async fn create(
     Ok((StatusCode::CREATED, Json(view(&state, &a).await?)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/directives", tag = "directives", description = "The directives the account may read in its province, newest first.", responses((status = 200, body = Value, description = "items"), (status = 401, body = ErrorBody, description = "not signed in")))]
-async fn list(State(state): State<AppState>, ApiUser(user): ApiUser) -> ApiResult<Json<Value>> {
-    Ok(Json(json!({ "items": list_for(&state, &user).await? })))
+#[utoipa::path(get, path = "/api/directives", tag = "directives", description = "The directives the account may read in its province, newest first, a page at a time: pass the `next` of a page as `after` for the following one.", params(("after" = Option<Uuid>, Query, description = "cursor: the `next` of the previous page"), ("limit" = Option<u32>, Query, description = "directives per page, 1-200 (default 50)")), responses((status = 200, body = Value, description = "items, and next (the cursor of the following page, null on the last)"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 422, body = ErrorBody, description = "bad cursor or limit")))]
+async fn list(
+    State(state): State<AppState>,
+    ApiUser(user): ApiUser,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let (after, limit) = page_params(&q)?;
+    let (items, next) = list_for(&state, &user, after, limit).await?;
+    Ok(Json(json!({ "items": items, "next": next })))
 }
 
 #[utoipa::path(get, path = "/api/directives/{id}", tag = "directives", params(("id" = Uuid, Path, description = "the directive")), responses((status = 200, body = Value, description = "the directive, its last check report and its consultation"), (status = 401, body = ErrorBody, description = "not signed in"), (status = 404, body = ErrorBody, description = "no such directive for this account")))]
@@ -1216,4 +1328,36 @@ pub async fn store_seeded(
         })
         .await?;
     Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(targets: &[&str]) -> Directive {
+        let units: Vec<String> = targets.iter().map(|c| format!("\"{c}\"")).collect();
+        let toml = format!(
+            "id = \"d\"\nissuing_body = \"b\"\ntitle = \"t\"\nissued_on = 2026-12-01\n[[task]]\nid = \"a\"\n\
+             title = \"a\"\ntemplate = \"data_collection\"\ndeadline = 2026-12-31\ntargets = {{ units = [{}] }}\n\
+             [[task]]\nid = \"b\"\ntitle = \"b\"\ntemplate = \"data_collection\"\ndeadline = 2026-12-31\n\
+             targets = {{ level = \"village\", under = \"350102\" }}\n",
+            units.join(", ")
+        );
+        Directive::from_toml("d.toml", &toml).unwrap()
+    }
+
+    fn codes(v: Vec<UnitCode>) -> Vec<String> {
+        v.into_iter().map(|c| c.as_str().to_owned()).collect()
+    }
+
+    #[test]
+    fn a_check_reads_the_targets_subtrees_only() {
+        // A unit inside another target's subtree is read with it; one elsewhere alone.
+        let d = draft(&["350102001001", "350103001", "350102"]);
+        assert_eq!(codes(target_roots(&d, 64)), ["350102", "350103001"]);
+        // Many targets are coalesced into their ancestors, the deepest first.
+        let d = draft(&["350103001001", "350103001002", "350103002001", "350104001001"]);
+        assert_eq!(codes(target_roots(&d, 4)), ["350102", "350103001", "350103002", "350104001"]);
+        assert_eq!(codes(target_roots(&d, 2)), ["3501"]);
+    }
 }

@@ -710,3 +710,39 @@ resources = { cadre_hours = 40, visits = 1 }
     assert_eq!(c["units"], json!(["350102002001"]));
     assert_eq!(c["weeks"], json!(["2026-04-13"]));
 }
+
+#[tokio::test]
+async fn the_list_pages_through_the_store_newest_first() {
+    let app = TestApp::new().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(create(&app, Who::DepartmentStaff, ROAD).await["id"].as_str().unwrap().to_owned());
+    }
+    ids.reverse();
+    let page = |uri: String| {
+        let app = &app;
+        async move {
+            let r = app.get(Who::DepartmentStaff, &uri).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            let v = r.json();
+            let items: Vec<String> =
+                v["items"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+            (items, v["next"].as_str().map(str::to_owned))
+        }
+    };
+    let (first, next) = page("/api/directives?limit=2".into()).await;
+    assert_eq!(first, ids[..2]);
+    let (second, last) = page(format!("/api/directives?limit=2&after={}", next.unwrap())).await;
+    assert_eq!((second, last), (ids[2..].to_vec(), None));
+    let (all, none) = page("/api/directives".into()).await;
+    assert_eq!((all, none), (ids.clone(), None));
+    // Drafts are not shown to cadres; bad cursors and limits name the parameter.
+    assert!(page("/api/directives".into()).await.0.len() == 3);
+    let r = app.get(Who::VillageCadre, "/api/directives").await;
+    assert!(r.json()["items"].as_array().unwrap().is_empty(), "{}", r.text());
+    assert_eq!(fields(&app.get(Who::DepartmentStaff, "/api/directives?after=x").await), ["after"]);
+    assert_eq!(fields(&app.get(Who::DepartmentStaff, "/api/directives?limit=0").await), ["limit"]);
+    // The page links to the next one.
+    let html = app.get(Who::DepartmentStaff, "/directives?limit=2").await.text();
+    assert!(html.contains(&format!("/directives?after={}", ids[1])), "{html}");
+}

@@ -120,6 +120,30 @@ pub(crate) async fn directives_filter(s: &dyn Store) {
     assert_eq!(ids(ds.directives(&active).await.unwrap()), vec![d2.id, d3.id]);
     let of_b = DirectiveFilter { bodies: vec![b], ..Default::default() };
     assert_eq!(ids(ds.directives(&of_b).await.unwrap()), vec![d3.id, d4.id]);
+    // Bodies at or below a unit: 35 is above 3501, 3502 beside it.
+    let under = DirectiveFilter { body_under: Some(code("3501")), ..Default::default() };
+    assert_eq!(ids(ds.directives(&under).await.unwrap()), vec![d1.id]);
+    let under = DirectiveFilter { body_under: Some(code("35")), ..Default::default() };
+    assert_eq!(ids(ds.directives(&under).await.unwrap()), vec![d1.id, d2.id, d3.id]);
+    // Keyset pages, newest first and oldest first, every filter applied before the limit.
+    let mut page = DirectiveFilter { newest_first: true, limit: Some(2), ..Default::default() };
+    assert_eq!(ids(ds.directives(&page).await.unwrap()), vec![d4.id, d3.id]);
+    page.after = Some(d3.id);
+    assert_eq!(ids(ds.directives(&page).await.unwrap()), vec![d2.id, d1.id]);
+    page.after = Some(d1.id);
+    assert!(ds.directives(&page).await.unwrap().is_empty());
+    let oldest = DirectiveFilter {
+        province: Some("35".into()),
+        after: Some(d1.id),
+        limit: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(ids(ds.directives(&oldest).await.unwrap()), vec![d2.id]);
+    let active_page = DirectiveFilter { limit: Some(1), newest_first: true, ..active.clone() };
+    assert_eq!(ids(ds.directives(&active_page).await.unwrap()), vec![d3.id]);
+    let both =
+        DirectiveFilter { bodies: vec![a, b], statuses: vec![DirectiveStatus::Issued], ..Default::default() };
+    assert_eq!(ids(ds.directives(&both).await.unwrap()), vec![d2.id, d4.id]);
 }
 
 fn window(directive: Uuid, round: u32) -> Consultation {

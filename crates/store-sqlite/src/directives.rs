@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use tongxin_store::directives::{
     Consultation, ConsultationResponse, DirectiveFilter, DirectiveStore, StoredDirective, TaskRating,
     check_directive_update, check_next_round, check_response, json_value, parse_level, parse_status,
@@ -145,23 +145,39 @@ impl DirectiveStore for SqliteStore {
     }
 
     async fn directives(&self, filter: &DirectiveFilter) -> Result<Vec<StoredDirective>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM directives WHERE (?1 IS NULL OR province = ?1) ORDER BY id"
-        )))
-        .bind(filter.province.as_deref())
-        .fetch_all(&self.read)
-        .await
-        .map_err(db)?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let d = directive_from_row(r)?;
-            if (filter.statuses.is_empty() || filter.statuses.contains(&d.status))
-                && (filter.bodies.is_empty() || filter.bodies.contains(&d.issuing_body))
-            {
-                out.push(d);
-            }
+        let mut q = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM directives WHERE 1 = 1"));
+        if let Some(p) = &filter.province {
+            q.push(" AND province = ").push_bind(p.clone());
         }
-        Ok(out)
+        if !filter.statuses.is_empty() {
+            q.push(" AND status IN (");
+            let mut list = q.separated(", ");
+            for st in &filter.statuses {
+                list.push_bind(st.as_str());
+            }
+            q.push(")");
+        }
+        if !filter.bodies.is_empty() {
+            q.push(" AND issuing_body IN (");
+            let mut list = q.separated(", ");
+            for b in &filter.bodies {
+                list.push_bind(*b);
+            }
+            q.push(")");
+        }
+        if let Some(u) = &filter.body_under {
+            let (lo, hi) = u.descendant_range();
+            q.push(" AND body_unit >= ").push_bind(lo).push(" AND body_unit < ").push_bind(hi);
+        }
+        if let Some(after) = filter.after {
+            q.push(if filter.newest_first { " AND id < " } else { " AND id > " }).push_bind(after);
+        }
+        q.push(if filter.newest_first { " ORDER BY id DESC" } else { " ORDER BY id" });
+        if let Some(n) = filter.limit {
+            q.push(" LIMIT ").push_bind(i64::from(n));
+        }
+        let rows = q.build().fetch_all(&self.read).await.map_err(db)?;
+        rows.iter().map(directive_from_row).collect()
     }
 
     async fn consultation_put(&self, c: &Consultation) -> Result<()> {

@@ -104,7 +104,9 @@ impl StoredDirective {
     }
 }
 
-/// Which directives to list; every set field narrows. Ordered by id (creation order).
+/// Which directives to list; every set field narrows. Ordered by id (creation order),
+/// oldest first or, with `newest_first`, newest first; read a page at a time with `limit`
+/// and `after` (keyset: the id of the last directive of the previous page).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DirectiveFilter {
     /// Only directives of bodies in this province.
@@ -113,6 +115,14 @@ pub struct DirectiveFilter {
     pub statuses: Vec<DirectiveStatus>,
     /// Only directives of these bodies (empty: any).
     pub bodies: Vec<Uuid>,
+    /// Only directives of bodies at or below this unit (`UnitCode::descendant_range`).
+    pub body_under: Option<UnitCode>,
+    /// Newest first (descending id) instead of oldest first.
+    pub newest_first: bool,
+    /// Only directives after this id in the order chosen.
+    pub after: Option<Uuid>,
+    /// At most this many (`None`: all).
+    pub limit: Option<u32>,
 }
 
 /// One consultation round of a directive. Round 1 is the first window; another round
