@@ -232,6 +232,36 @@ fn panel_of_value(l: Lang, v: Option<&Value>) -> Panel {
         .unwrap_or_default()
 }
 
+/// A refused document's problems as the panel (422 naming fields); any other error is
+/// the page's error.
+fn problems_panel(l: Lang, e: AppError) -> Result<Panel, PageError> {
+    if e.status.is_client_error() && !e.body.fields.is_empty() {
+        Ok(panel_of_error(l, &e))
+    } else {
+        Err(err(l, e))
+    }
+}
+
+/// The editor's check, shared by the new-draft page, the edit page and the live panel:
+/// parses the TOML, checks it against the active directives (leaving out `exclude`, the
+/// draft being edited) and renders the panel, or the document's problems in it.
+async fn check_panel(
+    state: &AppState,
+    l: Lang,
+    text: &str,
+    exclude: Option<Uuid>,
+) -> Result<Panel, PageError> {
+    let checked = async {
+        let doc = d::parse_source(Some(text), None)?;
+        d::run_check(state, &doc, exclude).await
+    }
+    .await;
+    match checked {
+        Ok(c) => Ok(panel_of(l, &c.report)),
+        Err(e) => problems_panel(l, e),
+    }
+}
+
 fn panel_of_error(l: Lang, e: &AppError) -> Panel {
     let mut errors: Vec<String> =
         e.body.fields.iter().map(|f| format!("{}: {}", f.field, l.t(&f.zh, &f.en))).collect();
@@ -423,24 +453,21 @@ async fn new_submit(
 ) -> PageResult {
     let text = field(&form, "toml").to_owned();
     let body = Uuid::parse_str(field(&form, "issuing_body")).ok();
-    let save = field(&form, "action") == "save";
-    let outcome: Result<Result<CheckReport, Uuid>, AppError> = async {
-        let doc = d::parse_source(Some(&text), None)?;
-        if save {
-            let stored = d::create_draft(&state, &user, body, doc).await?;
-            return Ok(Err(stored.id));
-        }
-        if user.role == Role::Cadre {
-            return Err(AppError::forbidden());
-        }
-        Ok(Ok(d::run_check(&state, &doc, None).await?.report))
+    if user.role == Role::Cadre {
+        return Err(err(l, AppError::forbidden()));
     }
-    .await;
-    let panel = match outcome {
-        Ok(Err(id)) => return Ok(Redirect::to(&format!("/directives/{id}/edit")).into_response()),
-        Ok(Ok(report)) => panel_of(l, &report),
-        Err(e) if e.status == axum::http::StatusCode::FORBIDDEN => return Err(err(l, e)),
-        Err(e) => panel_of_error(l, &e),
+    let panel = if field(&form, "action") == "save" {
+        let saved = async {
+            let doc = d::parse_source(Some(&text), None)?;
+            d::create_draft(&state, &user, body, doc).await
+        }
+        .await;
+        match saved {
+            Ok(stored) => return Ok(Redirect::to(&format!("/directives/{}/edit", stored.id)).into_response()),
+            Err(e) => problems_panel(l, e)?,
+        }
+    } else {
+        check_panel(&state, l, &text, None).await?
     };
     let bodies = bodies_for(&state, &user, body).await.or_page(l)?;
     Ok(render(&EditPage {
@@ -486,17 +513,7 @@ async fn panel_submit(
             Some(id)
         }
     };
-    let text = field(&form, "toml");
-    let outcome = async {
-        let doc = d::parse_source(Some(text), None)?;
-        Ok::<_, AppError>(d::run_check(&state, &doc, exclude).await?.report)
-    }
-    .await;
-    let panel = match outcome {
-        Ok(report) => panel_of(l, &report),
-        Err(e) if e.status.is_client_error() && !e.body.fields.is_empty() => panel_of_error(l, &e),
-        Err(e) => return Err(err(l, e)),
-    };
+    let panel = check_panel(&state, l, field(&form, "toml"), exclude).await?;
     let mut res = render(&PanelFragment { c: chrome(l, Some(user), "/directives/panel"), panel });
     res.headers_mut().insert(header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(res)
@@ -557,25 +574,20 @@ async fn edit_submit(
     let a = authored(&state, l, &user, id).await?;
     let text = field(&form, "toml").to_owned();
     let rev = revision(l, &form)?;
-    let save = field(&form, "action") == "save";
-    let outcome: Result<Option<CheckReport>, AppError> = async {
-        let doc = d::parse_source(Some(&text), None)?;
-        if save {
-            d::update_draft(&state, &user, id, rev, doc).await?;
-            return Ok(None);
+    let panel = if field(&form, "action") == "save" {
+        let saved = async {
+            let doc = d::parse_source(Some(&text), None)?;
+            d::update_draft(&state, &user, id, rev, doc).await
         }
-        Ok(Some(d::run_check(&state, &doc, Some(id)).await?.report))
-    }
-    .await;
-    match outcome {
-        Ok(None) => Ok(Redirect::to(&format!("/directives/{id}/edit")).into_response()),
-        Ok(Some(report)) => edit_render(&state, l, user, &a, Some(text), Some(panel_of(l, &report))).await,
-        Err(e) if e.status.is_client_error() && !e.body.fields.is_empty() => {
-            let panel = panel_of_error(l, &e);
-            edit_render(&state, l, user, &a, Some(text), Some(panel)).await
+        .await;
+        match saved {
+            Ok(_) => return Ok(Redirect::to(&format!("/directives/{id}/edit")).into_response()),
+            Err(e) => problems_panel(l, e)?,
         }
-        Err(e) => Err(err(l, e)),
-    }
+    } else {
+        check_panel(&state, l, &text, Some(id)).await?
+    };
+    edit_render(&state, l, user, &a, Some(text), Some(panel)).await
 }
 
 async fn consultation_submit(
