@@ -298,6 +298,14 @@ fn peak_rss_gib() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Minor page faults of this process so far: fresh memory the kernel had to zero and map.
+fn minor_faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| s.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(7)?.parse().ok()))
+        .unwrap_or(0)
+}
+
 fn percentile(sorted: &[StdDuration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -325,9 +333,10 @@ pub async fn run(args: RulesBenchArgs) -> Result<()> {
     let t = Instant::now();
     let loaded = engine.load(stream(&g, 1, args.demands)).map_err(|e| anyhow!("{e}"))?;
     let load_secs = t.elapsed().as_secs_f64();
-    let t = Instant::now();
+    let (t, faults) = (Instant::now(), minor_faults());
     engine.recompute();
     let recompute_secs = t.elapsed().as_secs_f64();
+    let faults = minor_faults() - faults;
     println!();
     row("demands in the ledger", format!("{loaded}"), "one year, 2026");
     row("findings", format!("{}", engine.findings().len()), "national rule set");
@@ -341,6 +350,11 @@ pub async fn run(args: RulesBenchArgs) -> Result<()> {
         row(&format!("  {phase}"), format!("{:.2} s", took.as_secs_f64()), "");
     }
     row("peak memory", format!("{:.1} GiB", peak_rss_gib()), "");
+    row(
+        "page faults in the recomputation",
+        format!("{faults}"),
+        "fresh memory mapped (zeroed by the kernel)",
+    );
 
     // A dashboard view: a prefecture's counties by month, from the rollups.
     let year = PeriodKind::Year.of(NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default());
