@@ -116,8 +116,17 @@ pub(crate) fn import(
     // insert, and build them again by sorting, which is several times cheaper than
     // maintaining them row by row. Inside the transaction, so it is all or nothing.
     let dropped = if rebuild { drop_demand_indexes(&tx)? } else { Vec::new() };
-    insert_demands(&tx, &batch.demands, &batch.actor, now, progress, cancelled)?;
+    // The target rows are put in order on another core while the demands go in (SQLite
+    // writes on this one).
+    let targets = std::thread::scope(|scope| {
+        let rows = scope.spawn(|| target_rows(&batch.demands));
+        let inserted = insert_demands(&tx, &batch.demands, &batch.actor, now, progress, cancelled);
+        let rows = rows.join().map_err(|_| StoreError::Database("sorting the target rows failed".into()));
+        inserted.and(rows)
+    })?;
     phase("demand inserts");
+    insert_targets(&tx, targets).map_err(db)?;
+    phase("target inserts");
     for create in dropped {
         tx.execute_batch(&create).map_err(db)?;
     }
@@ -297,8 +306,7 @@ fn insert_demands(
         }
         progress(chunk.len() as u64);
     }
-    drop(q);
-    insert_targets(tx, demands).map_err(db)
+    Ok(())
 }
 
 /// The order to insert `demands` in, as indexes into it.
@@ -398,15 +406,21 @@ fn insert_demand(
     q.raw_execute().map(drop)
 }
 
-/// Inserts the target rows of `demands` in the order of their primary key (province,
-/// unit, demand id), so that each lands at the end of the B-tree's run instead of
-/// splitting pages all over it. The province and unit are bound only when they change.
-fn insert_targets(tx: &Transaction<'_>, demands: &[Demand]) -> rusqlite::Result<()> {
+/// The target rows of `demands` in the order of the primary key of `demand_targets`
+/// (province, unit, demand id).
+fn target_rows(demands: &[Demand]) -> Vec<(&str, [u8; 16])> {
     let mut rows: Vec<(&str, [u8; 16])> =
         demands.iter().flat_map(|d| d.targets.iter().map(move |u| (u.as_str(), *d.id.as_bytes()))).collect();
     // Within a province the unit codes share its two-digit prefix, so (unit, id) order is
     // (province, unit, id) order.
     rows.sort_unstable();
+    rows
+}
+
+/// Inserts target rows in the order of their primary key (see [`target_rows`]), so that
+/// each lands at the end of the B-tree's run instead of splitting pages all over it. The
+/// province and unit are bound only when they change.
+fn insert_targets(tx: &Transaction<'_>, rows: Vec<(&str, [u8; 16])>) -> rusqlite::Result<()> {
     let mut t =
         tx.prepare("INSERT OR FAIL INTO demand_targets (province, unit, demand_id) VALUES (?1, ?2, ?3)")?;
     let mut last: Option<&str> = None;

@@ -109,6 +109,11 @@ impl SqliteStore {
         .synchronous(SqliteSynchronous::Normal)
         .busy_timeout(Duration::from_secs(10))
         .foreign_keys(false)
+        // 16 KiB pages for a new database (an existing one keeps its own): a quarter of
+        // the B-tree pages, page splits and WAL frames of 4 KiB pages for the same rows. A
+        // million-demand import: 156k → 185k demands/s, and its commit 1.2 s → 0.4 s;
+        // 32 and 64 KiB measured no better, and cost more per small write.
+        .page_size(16384)
         .pragma("cache_size", "-131072")
         .pragma("temp_store", "memory");
         let write = SqlitePoolOptions::new()

@@ -196,6 +196,9 @@ async fn a_large_import_is_all_or_nothing_and_reports_progress() {
     let pool = raw(&dir.db()).await;
     let indexes = index_names(&pool).await;
     assert_eq!(indexes, ["demands_department", "demands_start"]);
+    // A new database has 16 KiB pages (see `SqliteStore::open`).
+    let page_size: i64 = sqlx::query_scalar("PRAGMA page_size").fetch_one(&pool).await.unwrap();
+    assert_eq!(page_size, 16384);
     // In reverse id order, so the import sorts them; the newest id, sorted last, is stored
     // already: the import fails on its last row.
     let mut batch: Vec<_> = (0..LARGE)
@@ -237,6 +240,10 @@ async fn a_large_import_is_all_or_nothing_and_reports_progress() {
     assert_eq!(seen.last(), Some(&(LARGE as u64, LARGE as u64)));
     assert_eq!(s.counts().await.unwrap().demands, LARGE as u64 + 1);
     assert_eq!(index_names(&pool).await, indexes, "rebuilt after the import");
+    // Every target row went in (they are sorted beside the demand inserts).
+    let targets: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM demand_targets").fetch_one(&pool).await.unwrap();
+    assert_eq!(targets, LARGE as i64 + 1);
     for d in [&batch[0], &batch[LARGE / 2], &batch[LARGE - 1]] {
         assert_eq!(s.demand(d.id).await.unwrap().unwrap().title, d.title);
     }
