@@ -246,6 +246,24 @@ async fn bodies_and_divisions(s: &dyn Store) {
     assert_eq!(s.bodies(Some(&code("3501"))).await.unwrap(), vec![f.other.clone()]);
     assert_eq!(s.bodies(None).await.unwrap().len(), 4);
 
+    // Many at once: the stored ones, whatever the order; unknown ids left out.
+    let mut many = s
+        .bodies_by_id(&[f.other.id, new_id(), f.division_a.id, f.department.id, f.division_a.id])
+        .await
+        .unwrap();
+    many.sort_by_key(|b| b.id);
+    many.dedup();
+    let mut want = vec![f.other.clone(), f.division_a.clone(), f.department.clone()];
+    want.sort_by_key(|b| b.id);
+    assert_eq!(many, want);
+    assert!(s.bodies_by_id(&[]).await.unwrap().is_empty());
+    // A body already stored cannot be imported again (found by that same lookup).
+    let err = s
+        .import(ImportBatch { bodies: vec![f.other.clone()], ..ImportBatch::default() }, None)
+        .await
+        .unwrap_err();
+    assert_eq!(fields_of(err), ["bodies[0].id"]);
+
     let orphan = Body {
         id: new_id(),
         unit: code("35"),

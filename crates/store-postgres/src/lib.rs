@@ -409,6 +409,21 @@ impl Store for PgStore {
         row.map(|r| body_from_row(&r)).transpose()
     }
 
+    async fn bodies_by_id(&self, ids: &[Uuid]) -> Result<Vec<Body>> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(10_000) {
+            let rows = sqlx::query("SELECT id, unit, name, kind, parent FROM bodies WHERE id = ANY($1)")
+                .bind(chunk)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+            for r in &rows {
+                found.push(body_from_row(r)?);
+            }
+        }
+        Ok(found)
+    }
+
     async fn bodies(&self, unit: Option<&UnitCode>) -> Result<Vec<Body>> {
         let rows = match unit {
             None => {

@@ -438,6 +438,28 @@ impl Store for SqliteStore {
         row.map(|r| body_from_row(&r)).transpose()
     }
 
+    async fn bodies_by_id(&self, ids: &[Uuid]) -> Result<Vec<Body>> {
+        // As `existing_units`: the ids go in as one JSON array of hex strings per statement,
+        // each looked up by the `bodies_id` index.
+        let mut found = Vec::new();
+        for chunk in ids.chunks(50_000) {
+            let hex: Vec<String> = chunk.iter().map(|id| id.simple().to_string()).collect();
+            let json = serde_json::to_string(&hex).map_err(|e| StoreError::Database(e.to_string()))?;
+            let rows = sqlx::query(
+                "SELECT b.id, b.unit, b.name, b.kind, b.parent FROM json_each(?) j \
+                 CROSS JOIN bodies b ON b.id = unhex(j.value)",
+            )
+            .bind(json)
+            .fetch_all(&self.read)
+            .await
+            .map_err(db)?;
+            for r in &rows {
+                found.push(body_from_row(r)?);
+            }
+        }
+        Ok(found)
+    }
+
     async fn bodies(&self, unit: Option<&UnitCode>) -> Result<Vec<Body>> {
         let rows = match unit {
             None => sqlx::query("SELECT id, unit, name, kind, parent FROM bodies ORDER BY unit, name").fetch_all(&self.read).await,

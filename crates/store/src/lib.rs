@@ -225,6 +225,9 @@ pub trait Store: Send + Sync + 'static {
 
     // Bodies.
     async fn body(&self, id: Uuid) -> Result<Option<Body>>;
+    /// The stored bodies among `ids`, in any order (unknown ids are left out): one query
+    /// for many, as an import's checks need for every source body and parent it names.
+    async fn bodies_by_id(&self, ids: &[Uuid]) -> Result<Vec<Body>>;
     /// Bodies at units at or below `unit` (all when `None`), ordered by unit then name.
     async fn bodies(&self, unit: Option<&UnitCode>) -> Result<Vec<Body>>;
     /// The divisions of a department.
