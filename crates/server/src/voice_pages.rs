@@ -630,24 +630,32 @@ struct InboxPage {
 }
 
 async fn list_page(state: &AppState, l: Lang, user: User, escalations: bool) -> PageResult {
-    let allowed = match user.role {
-        Role::BodyStaff => !escalations,
-        Role::Office | Role::Admin => escalations,
-        Role::Cadre => false,
-    };
-    if !allowed {
-        return Err(err(l, AppError::forbidden()));
+    // Each role has one list: a link to the other one leads to its own.
+    match (user.role, escalations) {
+        (Role::BodyStaff, false) | (Role::Office | Role::Admin, true) => {}
+        (Role::BodyStaff, true) => return Ok(Redirect::to("/voice/inbox").into_response()),
+        (Role::Office | Role::Admin, false) => return Ok(Redirect::to("/voice/escalations").into_response()),
+        (Role::Cadre, _) => return Err(err(l, AppError::forbidden())),
     }
     let now = Utc::now();
     let reports = voice::inbox_reports(state, &user).await.or_page(l)?;
     let handled = voice::handled_bodies(state, &user).await.or_page(l)?;
-    let all_bodies = state.store.bodies(None).await.or_page(l)?;
     let choice = |b: &tongxin_domain::Body| BodyChoice { id: b.id, name: b.name.clone() };
-    let divisions: Vec<BodyChoice> = all_bodies
-        .iter()
-        .filter(|b| b.kind == BodyKind::Division && b.parent.is_some() && b.parent == user.body)
-        .map(choice)
-        .collect();
+    // Staff assign to their own department's divisions; the office routes to the bodies
+    // along a report's lineage. Only what the list needs is read, not every body.
+    let divisions: Vec<BodyChoice> = match (escalations, user.body) {
+        (false, Some(b)) => state
+            .store
+            .divisions(b)
+            .await
+            .or_page(l)?
+            .iter()
+            .filter(|d| d.kind == BodyKind::Division)
+            .map(choice)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let all_bodies = if escalations { state.store.bodies(None).await.or_page(l)? } else { Vec::new() };
     let mut items = Vec::with_capacity(reports.len());
     for r in &reports {
         let handles = user.role == Role::BodyStaff && r.addressed.is_some_and(|b| handled.contains(&b));

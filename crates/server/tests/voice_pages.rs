@@ -188,7 +188,10 @@ async fn receipt_inbox_and_rating_work_with_plain_forms() {
 
     // The department's inbox: countdowns, then acknowledge, assign, answer by form.
     assert_eq!(app.get(Who::TownshipCadre, "/voice/inbox").await.status, StatusCode::FORBIDDEN);
-    assert_eq!(app.get(Who::CountyOffice, "/voice/inbox").await.status, StatusCode::FORBIDDEN);
+    // The office has its own list: the inbox leads there.
+    let r = app.get(Who::CountyOffice, "/voice/inbox").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header(header::LOCATION), Some("/voice/escalations"));
     let id = report_id(&app.get(Who::DepartmentStaff, "/api/voice/inbox").await.json());
     let html = app.get(Who::DepartmentStaff, "/voice/inbox").await.text();
     assert!(html.contains(&format!("id=\"r-{id}\"")));
@@ -266,7 +269,9 @@ async fn receipt_inbox_and_rating_work_with_plain_forms() {
 async fn the_office_routes_what_is_left_to_it() {
     let app = TestApp::new().await;
     file_named(&app, None).await;
-    assert_eq!(app.get(Who::DepartmentStaff, "/voice/escalations").await.status, StatusCode::FORBIDDEN);
+    let r = app.get(Who::DepartmentStaff, "/voice/escalations").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header(header::LOCATION), Some("/voice/inbox"));
     let r = app.get(Who::CountyOffice, "/voice/escalations").await;
     assert_eq!(r.status, StatusCode::OK);
     let html = r.text();
