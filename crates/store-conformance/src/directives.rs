@@ -41,11 +41,11 @@ fn directive(body: Uuid, unit: &str, status: DirectiveStatus) -> StoredDirective
     }
 }
 
-fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
+pub(crate) fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
     assert!(matches!(r, Err(StoreError::Conflict(_))), "expected a conflict, got {r:?}");
 }
 
-fn rating(task: u32, rating: u8, comment: &str) -> TaskRating {
+pub(crate) fn rating(task: u32, rating: u8, comment: &str) -> TaskRating {
     TaskRating { task, rating, comment: comment.into() }
 }
 

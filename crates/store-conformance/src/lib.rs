@@ -53,6 +53,7 @@ pub const CHECKS: &[(&str, Check)] = &[
 ];
 
 mod directives;
+pub mod upgrade;
 mod voice;
 
 /// Runs every check, each on a fresh store from `fresh`.

@@ -3,18 +3,16 @@
 //! and the upgraded database takes a second round.
 //!
 //! The version-7 database is built by hand: migrations 1..=7 applied and recorded in
-//! `schema_migrations` as `migrate.rs` records them, then rows spelled exactly as the
-//! version-7 code wrote them (ids as 16-byte blobs, times as fixed-width RFC 3339 text
-//! with six fractional digits, JSON documents as text). Opening the store applies 8 only.
+//! `schema_migrations` as `migrate.rs` records them, then the rows of
+//! [`tongxin_store_conformance::upgrade::v7`] spelled exactly as the version-7 code wrote
+//! them (ids as 16-byte blobs, times as fixed-width RFC 3339 text with six fractional
+//! digits, JSON documents as text). Opening the store applies 8 only; what it must make of
+//! the rows is checked by [`v7::check_upgraded`].
 
-use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Executor, SqlitePool};
-use tongxin_domain::{Level, UnitCode};
-use tongxin_store::{
-    Consultation, ConsultationResponse, DirectiveStatus, Store, StoreError, StoredDirective, TaskRating,
-};
+use tongxin_store::Store;
+use tongxin_store_conformance::upgrade::v7;
 use tongxin_store_sqlite::SqliteStore;
 use uuid::Uuid;
 
@@ -28,42 +26,6 @@ const V7: &[(i64, &str, &str)] = &[
     (6, "demand_keys", include_str!("../migrations/0006_demand_keys.sql")),
     (7, "directives", include_str!("../migrations/0007_directives.sql")),
 ];
-
-// The directive whose consultation was opened and concluded ("revise") under version 7.
-const CONCLUDED: Uuid = Uuid::from_u128(0x0199_5a00_0000_7000_8000_0000_0000_0001);
-// A directive whose consultation was still open when version 7 stopped.
-const OPEN: Uuid = Uuid::from_u128(0x0199_5a00_0000_7000_8000_0000_0000_0002);
-const BODY: Uuid = Uuid::from_u128(0x0199_5a00_0000_7000_8000_0000_0000_00b0);
-const AUTHOR: Uuid = Uuid::from_u128(0x0199_5a00_0000_7000_8000_0000_0000_00a0);
-const CADRE: Uuid = Uuid::from_u128(0x0199_5a00_0000_7000_8000_0000_0000_00c0);
-const OTHER_CADRE: Uuid = Uuid::from_u128(0x0199_5a00_0000_7000_8000_0000_0000_00c1);
-// Rating ids are random (v4); the anonymous one sorts first.
-const ANONYMOUS: Uuid = Uuid::from_u128(0x1f3c_9e2a_55d1_4b7e_9a10_3c4d_5e6f_7081);
-const NAMED: Uuid = Uuid::from_u128(0xa2b4_c6d8_e0f2_4a1b_8c3d_5e7f_9012_3456);
-const NAMED_ON_OPEN: Uuid = Uuid::from_u128(0x6e5d_4c3b_2a19_4f08_9e7d_6c5b_4a39_2817);
-const NONCE: [u8; 32] = [7; 32];
-
-const DOCUMENT: &str =
-    r#"{"id":"d","title":"关于建成某某公路的通知","tasks":[{"id":"road"},{"id":"survey"}]}"#;
-const TARGETS: &str = r#"["350102001","350102001001"]"#;
-const CHECK: &str = r#"{"tasks":[],"conflicts":[]}"#;
-const RESPONSE: &str = "道路任务期限延至明年，勘测任务不变。";
-
-fn time(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-fn code(s: &str) -> UnitCode {
-    UnitCode::parse(s).unwrap()
-}
-
-fn rating(task: u32, rating: u8, comment: &str) -> TaskRating {
-    TaskRating { task, rating, comment: comment.into() }
-}
-
-fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
-    assert!(matches!(r, Err(StoreError::Conflict(_))), "expected a conflict, got {r:?}");
-}
 
 /// A file database at schema version 7, as `migrate.rs` would have left it.
 async fn version_7(pool: &SqlitePool) {
@@ -94,22 +56,19 @@ async fn version_7_rows(pool: &SqlitePool) {
     let directive = "INSERT INTO directives (province, id, issuing_body, body_unit, status, document, targets, \
                      check_report, revision, created_by, created_at, updated_at) \
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-    for (id, status, check, revision, updated) in [
-        (CONCLUDED, "draft", Some(CHECK), 3i64, "2026-11-09T02:00:00.654321Z"),
-        (OPEN, "consulting", None, 2, "2026-11-03T00:00:00.000001Z"),
-    ] {
+    for (id, status, check, revision, updated) in v7::DIRECTIVES {
         sqlx::query(directive)
-            .bind("35")
+            .bind(v7::PROVINCE)
             .bind(blob(id))
-            .bind(blob(BODY))
-            .bind("3501")
+            .bind(blob(v7::BODY))
+            .bind(v7::BODY_UNIT)
             .bind(status)
-            .bind(DOCUMENT)
-            .bind(TARGETS)
+            .bind(v7::DOCUMENT)
+            .bind(v7::TARGETS)
             .bind(check)
-            .bind(revision)
-            .bind(blob(AUTHOR))
-            .bind("2026-11-02T02:00:00.123456Z")
+            .bind(i64::from(revision))
+            .bind(blob(v7::AUTHOR))
+            .bind(v7::CREATED_AT)
             .bind(updated)
             .execute(pool)
             .await
@@ -117,53 +76,37 @@ async fn version_7_rows(pool: &SqlitePool) {
     }
     let consultation = "INSERT INTO directive_consultations (province, directive_id, opens_at, closes_at, \
                         concluded_at, outcome, response, log_index) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    sqlx::query(consultation)
-        .bind("35")
-        .bind(blob(CONCLUDED))
-        .bind("2026-11-03T00:00:00.000001Z")
-        .bind("2026-11-08T00:00:00.500000Z")
-        .bind(None::<String>)
-        .bind(None::<String>)
-        .bind("")
-        .bind(None::<i64>)
-        .execute(pool)
-        .await
-        .unwrap();
-    sqlx::query(consultation)
-        .bind("35")
-        .bind(blob(OPEN))
-        .bind("2026-11-03T00:00:00.000001Z")
-        .bind("2026-12-01T00:00:00.000000Z")
-        .bind(None::<String>)
-        .bind(None::<String>)
-        .bind("")
-        .bind(None::<i64>)
-        .execute(pool)
-        .await
-        .unwrap();
+    for (id, closes) in v7::CONSULTATIONS {
+        sqlx::query(consultation)
+            .bind(v7::PROVINCE)
+            .bind(blob(id))
+            .bind(v7::OPENS_AT)
+            .bind(closes)
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind("")
+            .bind(None::<i64>)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
     // The anonymous rating spent its token's nonce in the same transaction.
     sqlx::query("INSERT INTO voice_spent (province, nonce) VALUES (?, ?)")
-        .bind("35")
-        .bind(&NONCE[..])
+        .bind(v7::PROVINCE)
+        .bind(&v7::NONCE[..])
         .execute(pool)
         .await
         .unwrap();
     let response = "INSERT INTO directive_responses (province, directive_id, response_id, task_index, level, \
                     rating, comment, user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-    for (directive, id, task, level, rating, comment, user) in [
-        (CONCLUDED, ANONYMOUS, 0i64, "village", 2i64, "人手不够，雨季难以施工", None),
-        (CONCLUDED, ANONYMOUS, 1, "village", 4, "", None),
-        (CONCLUDED, NAMED, 0, "township", 5, "可以完成", Some(CADRE)),
-        (CONCLUDED, NAMED, 1, "township", 1, "无勘测经费", Some(CADRE)),
-        (OPEN, NAMED_ON_OPEN, 0, "township", 3, "", Some(CADRE)),
-    ] {
+    for (directive, id, task, level, rating, comment, user) in v7::RATINGS {
         sqlx::query(response)
-            .bind("35")
+            .bind(v7::PROVINCE)
             .bind(blob(directive))
             .bind(blob(id))
-            .bind(task)
+            .bind(i64::from(task))
             .bind(level)
-            .bind(rating)
+            .bind(i64::from(rating))
             .bind(comment)
             .bind(user.map(blob))
             .execute(pool)
@@ -174,53 +117,19 @@ async fn version_7_rows(pool: &SqlitePool) {
     sqlx::query(
         "UPDATE directive_consultations SET concluded_at = ?, outcome = ?, response = ? WHERE directive_id = ?",
     )
-    .bind("2026-11-09T02:00:00.654321Z")
-    .bind("revise")
-    .bind(RESPONSE)
-    .bind(blob(CONCLUDED))
+    .bind(v7::CONCLUDED_AT)
+    .bind(v7::OUTCOME)
+    .bind(v7::RESPONSE)
+    .bind(blob(v7::CONCLUDED))
     .execute(pool)
     .await
     .unwrap();
     sqlx::query("UPDATE directive_consultations SET log_index = ? WHERE directive_id = ?")
-        .bind(41i64)
-        .bind(blob(CONCLUDED))
+        .bind(v7::LOG_INDEX)
+        .bind(blob(v7::CONCLUDED))
         .execute(pool)
         .await
         .unwrap();
-}
-
-fn round_1() -> Consultation {
-    Consultation {
-        directive: CONCLUDED,
-        round: 1,
-        opens_at: time("2026-11-03T00:00:00.000001Z"),
-        closes_at: time("2026-11-08T00:00:00.5Z"),
-        concluded_at: Some(time("2026-11-09T02:00:00.654321Z")),
-        outcome: Some("revise".into()),
-        response: RESPONSE.into(),
-        log_index: Some(41),
-    }
-}
-
-fn round_1_responses() -> Vec<ConsultationResponse> {
-    vec![
-        ConsultationResponse {
-            id: ANONYMOUS,
-            directive: CONCLUDED,
-            round: 1,
-            level: Level::Village,
-            user: None,
-            ratings: vec![rating(0, 2, "人手不够，雨季难以施工"), rating(1, 4, "")],
-        },
-        ConsultationResponse {
-            id: NAMED,
-            directive: CONCLUDED,
-            round: 1,
-            level: Level::Township,
-            user: Some(CADRE),
-            ratings: vec![rating(0, 5, "可以完成"), rating(1, 1, "无勘测经费")],
-        },
-    ]
 }
 
 #[tokio::test]
@@ -238,7 +147,6 @@ async fn version_7_consultations_become_round_1() {
     }
 
     let s = SqliteStore::open(path.to_str().unwrap()).await.unwrap();
-    let ds = s.directives();
 
     // Opening applied 8 and only 8.
     {
@@ -259,145 +167,7 @@ async fn version_7_consultations_become_round_1() {
         pool.close().await;
     }
 
-    // The directives themselves are untouched.
-    let concluded = StoredDirective {
-        id: CONCLUDED,
-        issuing_body: BODY,
-        body_unit: code("3501"),
-        status: DirectiveStatus::Draft,
-        document: json!({"id": "d", "title": "关于建成某某公路的通知", "tasks": [{"id": "road"}, {"id": "survey"}]}),
-        targets: vec![code("350102001"), code("350102001001")],
-        check: Some(json!({"tasks": [], "conflicts": []})),
-        revision: 3,
-        created_by: AUTHOR,
-        created_at: time("2026-11-02T02:00:00.123456Z"),
-        updated_at: time("2026-11-09T02:00:00.654321Z"),
-    };
-    assert_eq!(ds.directive(CONCLUDED).await.unwrap(), Some(concluded));
-
-    // The concluded consultation is round 1 with every field.
-    assert_eq!(ds.consultation(CONCLUDED).await.unwrap(), Some(round_1()));
-    assert_eq!(ds.consultations(CONCLUDED).await.unwrap(), vec![round_1()]);
-    // Its responses are round 1's, with their levels, ratings, comments and users.
-    assert_eq!(ds.responses(CONCLUDED, 1).await.unwrap(), round_1_responses());
-    assert_eq!(ds.responses(CONCLUDED, 2).await.unwrap(), vec![]);
-
-    // The open one is round 1, still open: it takes responses and blocks round 2.
-    let open_1 = Consultation {
-        directive: OPEN,
-        round: 1,
-        opens_at: time("2026-11-03T00:00:00.000001Z"),
-        closes_at: time("2026-12-01T00:00:00Z"),
-        concluded_at: None,
-        outcome: None,
-        response: String::new(),
-        log_index: None,
-    };
-    assert_eq!(ds.consultations(OPEN).await.unwrap(), vec![open_1.clone()]);
-    let on_open = ConsultationResponse {
-        id: NAMED_ON_OPEN,
-        directive: OPEN,
-        round: 1,
-        level: Level::Township,
-        user: Some(CADRE),
-        ratings: vec![rating(0, 3, "")],
-    };
-    assert_eq!(ds.responses(OPEN, 1).await.unwrap(), vec![on_open.clone()]);
-    conflict(ds.consultation_put(&Consultation { round: 2, ..open_1.clone() }).await);
-    // A cadre still rates a task by name once in round 1…
-    conflict(
-        ds.response_put(
-            &ConsultationResponse {
-                id: Uuid::from_u128(0x4000_0000_0000_4000_8000_0000_0000_0001),
-                ..on_open
-            },
-            None,
-        )
-        .await,
-    );
-    // …and another cadre may still rate it.
-    ds.response_put(
-        &ConsultationResponse {
-            id: Uuid::from_u128(0x4000_0000_0000_4000_8000_0000_0000_0002),
-            directive: OPEN,
-            round: 1,
-            level: Level::Village,
-            user: Some(OTHER_CADRE),
-            ratings: vec![rating(0, 4, "")],
-        },
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(ds.responses(OPEN, 1).await.unwrap().len(), 2);
-
-    // After the concluded round 1, round 2 opens (and only round 2).
-    let round_2 = Consultation {
-        directive: CONCLUDED,
-        round: 2,
-        opens_at: time("2026-11-10T00:00:00Z"),
-        closes_at: time("2026-11-17T00:00:00Z"),
-        concluded_at: None,
-        outcome: None,
-        response: String::new(),
-        log_index: None,
-    };
-    conflict(ds.consultation_put(&Consultation { round: 1, ..round_2.clone() }).await);
-    conflict(ds.consultation_put(&Consultation { round: 3, ..round_2.clone() }).await);
-    ds.consultation_put(&round_2).await.unwrap();
-    assert_eq!(ds.consultation(CONCLUDED).await.unwrap(), Some(round_2.clone()));
-    assert_eq!(ds.consultations(CONCLUDED).await.unwrap(), vec![round_1(), round_2.clone()]);
-
-    // The cadre who rated by name in round 1 rates the same task again in round 2, once.
-    let named_2 = ConsultationResponse {
-        id: Uuid::from_u128(0x5000_0000_0000_4000_8000_0000_0000_0001),
-        directive: CONCLUDED,
-        round: 2,
-        level: Level::Township,
-        user: Some(CADRE),
-        ratings: vec![rating(0, 4, "延期后可以完成")],
-    };
-    ds.response_put(&named_2, None).await.unwrap();
-    conflict(
-        ds.response_put(
-            &ConsultationResponse {
-                id: Uuid::from_u128(0x5000_0000_0000_4000_8000_0000_0000_0002),
-                ..named_2.clone()
-            },
-            None,
-        )
-        .await,
-    );
-    // The nonce spent by the version-7 anonymous rating stays spent.
-    let anonymous_2 = ConsultationResponse {
-        id: Uuid::from_u128(0x0500_0000_0000_4000_8000_0000_0000_0003),
-        directive: CONCLUDED,
-        round: 2,
-        level: Level::Village,
-        user: None,
-        ratings: vec![rating(0, 3, "")],
-    };
-    conflict(ds.response_put(&anonymous_2, Some(("35", NONCE))).await);
-    ds.response_put(&anonymous_2, Some(("35", [8; 32]))).await.unwrap();
-
-    assert_eq!(ds.responses(CONCLUDED, 2).await.unwrap(), vec![anonymous_2, named_2]);
-    assert_eq!(ds.responses(CONCLUDED, 1).await.unwrap(), round_1_responses());
-
-    // Round 2 concludes and is logged on its own; round 1 keeps its conclusion.
-    ds.consultation_conclude(CONCLUDED, 2, "issue", "按期执行", time("2026-11-18T00:00:00Z")).await.unwrap();
-    ds.consultation_logged(CONCLUDED, 2, 57).await.unwrap();
-    let rounds = ds.consultations(CONCLUDED).await.unwrap();
-    assert_eq!(rounds[0], round_1());
-    assert_eq!(
-        rounds[1],
-        Consultation {
-            concluded_at: Some(time("2026-11-18T00:00:00Z")),
-            outcome: Some("issue".into()),
-            response: "按期执行".into(),
-            log_index: Some(57),
-            ..round_2
-        }
-    );
+    v7::check_upgraded(s.directives()).await;
 
     drop(s);
     std::fs::remove_dir_all(&dir).ok();
