@@ -421,25 +421,39 @@ pub async fn run(args: RulesBenchArgs) -> Result<()> {
         return Ok(());
     }
     drop(planned);
-    let dir = std::env::temp_dir().join(format!("tongxin-bench-rules-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("rules.sqlite");
-    let sqlite: Arc<dyn Store> = Arc::new(
-        tongxin_store_sqlite::SqliteStore::open(
-            path.to_str().ok_or_else(|| anyhow!("temp path is not UTF-8"))?,
-        )
-        .await
-        .map_err(|e| anyhow!("{e}"))?,
-    );
-    let mut stores: Vec<Arc<dyn Store>> = vec![sqlite];
-    if let Some(url) = args.postgres.clone().or_else(crate::bench::pg_url_from_env) {
-        stores.push(Arc::new(
-            tongxin_store_postgres::PgStore::open(&url).await.map_err(|e| anyhow!("PostgreSQL: {e}"))?,
-        ));
-    } else {
+    // One backend at a time, the SQLite file deleted before PostgreSQL loads: the two copies
+    // of a ten-million-demand ledger would not fit on this machine's disk together.
+    let pg_url = args.postgres.clone().or_else(crate::bench::pg_url_from_env);
+    if pg_url.is_none() {
         println!("(PostgreSQL skipped: pass --postgres URL or run under pg_virtualenv)");
     }
-    for store in &stores {
+    let backends = std::iter::once(None).chain(pg_url.map(Some));
+    for url in backends {
+        let _dir;
+        let store: Arc<dyn Store> = match url {
+            None => {
+                let dir = RemovedOnDrop(
+                    std::env::temp_dir().join(format!("tongxin-bench-rules-{}", std::process::id())),
+                );
+                std::fs::create_dir_all(&dir.0)?;
+                let path = dir.0.join("rules.sqlite");
+                let store = tongxin_store_sqlite::SqliteStore::open(
+                    path.to_str().ok_or_else(|| anyhow!("temp path is not UTF-8"))?,
+                )
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+                _dir = Some(dir);
+                Arc::new(store)
+            }
+            Some(url) => {
+                _dir = None;
+                Arc::new(
+                    tongxin_store_postgres::PgStore::open(&url)
+                        .await
+                        .map_err(|e| anyhow!("PostgreSQL: {e}"))?,
+                )
+            }
+        };
         let backend = store.backend();
         let t = Instant::now();
         store
@@ -489,8 +503,17 @@ pub async fn run(args: RulesBenchArgs) -> Result<()> {
             (if sql_view == ours { "yes" } else { "NO" }).to_owned(),
             &format!("{} (child, month) cells", sql_view.len()),
         );
+        // The store closes before its directory goes (declared after it, dropped first).
+        drop(store);
     }
-    drop(stores);
-    std::fs::remove_dir_all(&dir).ok();
     Ok(())
+}
+
+/// A benchmark's temporary directory, removed however the run ends.
+struct RemovedOnDrop(std::path::PathBuf);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
 }
