@@ -86,10 +86,22 @@ fn a_client_refuses_a_signature_made_with_another_key() {
     // A malicious issuer answering with a hidden (say, per-person) key.
     let (public, hidden) = (rfc_key(), other_key());
     let challenge = challenge(SERVER, &scope()).unwrap();
-    let (request, state) = begin_issuance(public.public_key(), &challenge, &mut DefaultRng).unwrap();
-    let mut forged = request.to_bytes();
-    forged[2] = hidden.public_key().truncated_token_key_id();
-    let response = issue(hidden, &TokenRequest::decode(&forged).unwrap()).unwrap();
+    // The blinded message is uniform below the public key's modulus; the hidden key can
+    // sign it only when it is also below the hidden key's (a smaller modulus refuses the
+    // rest as `InvalidBlindedMessage`), so blind afresh until it is: at worst half the
+    // draws are refused, so 64 draws all refused would be a broken issuer, not bad luck.
+    let (response, state) = (0..64)
+        .find_map(|_| {
+            let (request, state) = begin_issuance(public.public_key(), &challenge, &mut DefaultRng).unwrap();
+            let mut forged = request.to_bytes();
+            forged[2] = hidden.public_key().truncated_token_key_id();
+            match issue(hidden, &TokenRequest::decode(&forged).unwrap()) {
+                Ok(response) => Some((response, state)),
+                Err(Error::InvalidBlindedMessage) => None,
+                Err(e) => panic!("the hidden key refused to sign: {e:?}"),
+            }
+        })
+        .expect("the hidden key signs a blinded message below its modulus");
     assert_eq!(finalize(state, &response), Err(Error::BadSignature));
 }
 
