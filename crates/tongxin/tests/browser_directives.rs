@@ -16,10 +16,9 @@
 #[allow(dead_code)] // the harness is shared with tests/browser.rs, which uses all of it
 mod browser_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use browser_support::{DESKTOP, Ui};
-use serde_json::json;
 
 /// The scenario township (枫亭镇) of the demo.
 const TOWNSHIP: &str = "350322100";
@@ -32,27 +31,11 @@ const BAN: &str = "关于汛期暂停非必要入户走访的通知";
 /// than a page load.
 const TOKENS_WAIT: Duration = Duration::from_secs(120);
 
-async fn wait_js_true(ui: &Ui, what: &str, script: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if ui.js(script, Vec::new()).await == json!(true) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}: waited {limit:?} for {what}; page:\n{}",
-            ui.test,
-            ui.body_text().await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// The cadre's allowance, taken by the report page's script into this browser's wallet,
 /// then aged past the holding period (the test's stand-in for waiting a day).
 async fn take_tokens(ui: &Ui) {
     ui.goto("/voice/new").await;
-    wait_js_true(ui, "the tokens", "return document.body.dataset.tokens === 'settled';", TOKENS_WAIT).await;
+    ui.wait_js_true("the tokens", "return document.body.dataset.tokens === 'settled';", TOKENS_WAIT).await;
     ui.js(
         "for (let i = 0; i < localStorage.length; i++) { \
            const k = localStorage.key(i); \
@@ -160,9 +143,7 @@ async fn draft_flag_consult_rate_and_read_the_results() {
     assert!(tokens.contains("剩 10 个"), "{test}: the wallet is found: {tokens}");
     ui.click("input[name='rating.road'][value='2']").await;
     ui.click("#consult-anonymous").await;
-    wait_js_true(
-        &ui,
-        "the anonymous rating",
+    ui.wait_js_true("the anonymous rating",
         "const m = document.getElementById('consult-message'); if (m.className === 'error') throw new Error(m.textContent); return m.className === 'ok';",
         Duration::from_secs(30),
     )

@@ -15,7 +15,7 @@
 #[allow(dead_code)] // the harness is shared with tests/browser.rs, which uses all of it
 mod browser_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use browser_support::{DESKTOP, NARROW, Ui};
 use serde_json::json;
@@ -50,27 +50,10 @@ const OFFICE: &str = "office.350322";
 /// browser) takes longer than a page load.
 const TOKENS_WAIT: Duration = Duration::from_secs(120);
 
-async fn wait_js_true(ui: &Ui, what: &str, script: &str, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if ui.js(script, Vec::new()).await == json!(true) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}: waited {limit:?} for {what}; page:\n{}",
-            ui.test,
-            ui.body_text().await
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// Waits until the page has taken the tokens of every scope it offers (the status lines
 /// above the form stop changing, so the form's fields stop moving).
 async fn wait_tokens_settled(ui: &Ui) {
-    wait_js_true(
-        ui,
+    ui.wait_js_true(
         "every scope's tokens",
         "return document.body.dataset.tokens === 'settled';",
         TOKENS_WAIT,
@@ -141,9 +124,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
 
     // The tokens: key checked against the log, blinded, issued, unblinded, stored.
     let status = format!("[data-token-status='{COUNTY}']");
-    wait_js_true(
-        &ui,
-        "the county's tokens",
+    ui.wait_js_true("the county's tokens",
         &format!("const e = document.querySelector(\"{status}\"); if (e && e.classList.contains('bad')) throw new Error(e.textContent); return !!e && e.classList.contains('ok');"),
         TOKENS_WAIT,
     )
@@ -222,9 +203,7 @@ async fn file_answer_rate(lang: Lang, test: &'static str) {
     ui.click("#file-submit").await;
 
     // The receipt, shown once, with the log proof.
-    wait_js_true(
-        &ui,
-        "the receipt",
+    ui.wait_js_true("the receipt",
         "const err = document.getElementById('file-error'); if (!err.hidden) throw new Error(err.textContent); return !document.getElementById('receipt').hidden;",
         Duration::from_secs(30),
     )
@@ -339,9 +318,7 @@ async fn named_report_routed_by_the_office(lang: Lang, test: &'static str) {
     let mode = ui.text("#file-mode").await;
     assert!(mode.contains(lang.t("实名", "by name")), "{test}: {mode}");
     ui.click("#file-submit").await;
-    wait_js_true(
-        &ui,
-        "the receipt",
+    ui.wait_js_true("the receipt",
         "const err = document.getElementById('file-error'); if (!err.hidden) throw new Error(err.textContent); return !document.getElementById('receipt').hidden;",
         Duration::from_secs(30),
     )
@@ -440,8 +417,7 @@ return (async () => {
 
     // The log check, on the county's published key.
     let status = format!("[data-token-status='{COUNTY}']");
-    wait_js_true(
-        &ui,
+    ui.wait_js_true(
         "the county's tokens",
         &format!("const e = document.querySelector(\"{status}\"); return !!e && e.classList.contains('ok');"),
         TOKENS_WAIT,

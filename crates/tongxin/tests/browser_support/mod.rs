@@ -644,6 +644,25 @@ impl Ui {
             .unwrap_or_else(|e| panic!("{}: script failed: {e}\n{script}", self.test))
     }
 
+    /// Waits until `script` returns `true`, for at most `limit`; on timeout the test fails
+    /// naming `what` and showing the page.
+    #[allow(dead_code)] // used by tests/browser_voice.rs and tests/browser_directives.rs
+    pub async fn wait_js_true(&self, what: &str, script: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.js(script, Vec::new()).await == json!(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: waited {limit:?} for {what}; page:\n{}",
+                self.test,
+                self.body_text().await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn js_str(&self, script: &str) -> String {
         self.js(script, Vec::new()).await.as_str().unwrap_or_default().to_owned()
     }
