@@ -4,6 +4,7 @@
 
 mod directives;
 mod migrate;
+pub use migrate::MIGRATIONS;
 mod rows;
 mod voice;
 

@@ -9,7 +9,9 @@ use tongxin_store::{Result, StoreError};
 
 use crate::rows::db;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+/// Every migration, (version, name, SQL), in order; upgrade tests apply a prefix of it to
+/// build a database at an older schema version.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
     (2, "log", include_str!("../migrations/0002_log.sql")),
     (3, "demand_flags", include_str!("../migrations/0003_demand_flags.sql")),

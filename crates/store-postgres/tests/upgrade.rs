@@ -20,15 +20,10 @@ use tongxin_store::Store;
 use tongxin_store_conformance::upgrade::{time, v7};
 use tongxin_store_postgres::PgStore;
 
-/// Migrations 1..=7, as `migrate.rs` lists them.
-const V7: &[(i64, &str, &str)] = &[
-    (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
-    (2, "log", include_str!("../migrations/0002_log.sql")),
-    (3, "demand_flags", include_str!("../migrations/0003_demand_flags.sql")),
-    (4, "voice", include_str!("../migrations/0004_voice.sql")),
-    (5, "voice_event_content", include_str!("../migrations/0005_voice_event_content.sql")),
-    (7, "directives", include_str!("../migrations/0007_directives.sql")),
-];
+/// The migrations of schema version 7: those up to 7, as the store lists them.
+fn v7_migrations() -> impl Iterator<Item = &'static (i64, &'static str, &'static str)> {
+    tongxin_store_postgres::MIGRATIONS.iter().filter(|(version, _, _)| *version <= 7)
+}
 
 fn server() -> Option<PgConnectOptions> {
     if let Ok(url) = std::env::var("TONGXIN_TEST_POSTGRES") {
@@ -43,7 +38,7 @@ async fn version_7(pool: &PgPool) {
     pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)")
         .await
         .unwrap();
-    for (version, name, sql) in V7 {
+    for (version, name, sql) in v7_migrations() {
         let mut tx = pool.begin().await.unwrap();
         tx.execute("LOCK TABLE schema_migrations IN EXCLUSIVE MODE").await.unwrap();
         tx.execute(AssertSqlSafe(*sql)).await.unwrap();
@@ -173,8 +168,7 @@ async fn version_7_consultations_become_round_1() {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-        let expected: Vec<(i64, String)> = V7
-            .iter()
+        let expected: Vec<(i64, String)> = v7_migrations()
             .map(|(v, n, _)| (*v, n.to_string()))
             .chain([(8, "consultation_rounds".to_string())])
             .collect();

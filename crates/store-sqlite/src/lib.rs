@@ -8,6 +8,7 @@
 mod bulk;
 mod directives;
 mod migrate;
+pub use migrate::MIGRATIONS;
 mod rows;
 mod voice;
 

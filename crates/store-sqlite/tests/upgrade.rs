@@ -16,23 +16,12 @@ use tongxin_store_conformance::upgrade::v7;
 use tongxin_store_sqlite::SqliteStore;
 use uuid::Uuid;
 
-/// Migrations 1..=7, as `migrate.rs` lists them.
-const V7: &[(i64, &str, &str)] = &[
-    (1, "ledger", include_str!("../migrations/0001_ledger.sql")),
-    (2, "log", include_str!("../migrations/0002_log.sql")),
-    (3, "demand_flags", include_str!("../migrations/0003_demand_flags.sql")),
-    (4, "voice", include_str!("../migrations/0004_voice.sql")),
-    (5, "voice_event_content", include_str!("../migrations/0005_voice_event_content.sql")),
-    (6, "demand_keys", include_str!("../migrations/0006_demand_keys.sql")),
-    (7, "directives", include_str!("../migrations/0007_directives.sql")),
-];
-
 /// A file database at schema version 7, as `migrate.rs` would have left it.
 async fn version_7(pool: &SqlitePool) {
     pool.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         .await
         .unwrap();
-    for (version, name, sql) in V7 {
+    for (version, name, sql) in v7_migrations() {
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
         tx.execute(AssertSqlSafe(*sql)).await.unwrap();
         sqlx::query(
@@ -45,6 +34,11 @@ async fn version_7(pool: &SqlitePool) {
         .unwrap();
         tx.commit().await.unwrap();
     }
+}
+
+/// The migrations of schema version 7: those up to 7, as the store lists them.
+fn v7_migrations() -> impl Iterator<Item = &'static (i64, &'static str, &'static str)> {
+    tongxin_store_sqlite::MIGRATIONS.iter().filter(|(version, _, _)| *version <= 7)
 }
 
 fn blob(id: Uuid) -> Vec<u8> {
@@ -158,8 +152,7 @@ async fn version_7_consultations_become_round_1() {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-        let expected: Vec<(i64, String)> = V7
-            .iter()
+        let expected: Vec<(i64, String)> = v7_migrations()
             .map(|(v, n, _)| (*v, n.to_string()))
             .chain([(8, "consultation_rounds".to_string())])
             .collect();
