@@ -103,15 +103,17 @@ pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result
     let mut wanted: Vec<Uuid> = batch.bodies.iter().filter_map(|b| b.parent).collect();
     wanted.extend(batch.demands.iter().map(|d| d.source_body));
     wanted.extend(batch.users.iter().filter_map(|u| u.body));
-    wanted.retain(|id| !bodies.contains_key(id));
+    // The batch's own ids too: one that is stored already is refused below.
+    wanted.extend(batch.bodies.iter().map(|b| b.id));
     wanted.sort();
     wanted.dedup();
     // One query for all of them: a national import names a hundred thousand bodies.
+    let mut stored = HashSet::new();
     for b in store.bodies_by_id(&wanted).await? {
-        bodies.insert(b.id, b);
+        stored.insert(b.id);
+        // A batch body keeps the batch's version.
+        bodies.entry(b.id).or_insert(b);
     }
-    let ids: Vec<Uuid> = batch.bodies.iter().map(|b| b.id).collect();
-    let stored: HashSet<Uuid> = store.bodies_by_id(&ids).await?.into_iter().map(|b| b.id).collect();
     for (i, b) in batch.bodies.iter().enumerate() {
         if stored.contains(&b.id) {
             errors.push(FieldError::new(format!("bodies[{i}].id"), "部门已存在", "body already exists"));
