@@ -526,10 +526,22 @@ async fn batch_import_reports_every_problem(s: &dyn Store) {
     unknown_body.source_body = new_id();
     let mut backwards = demand(DemandKind::Indicator, &f.division_a, &["350102"], at(7, 1, 9));
     backwards.ends_at = at(6, 1, 9);
+    // A body of another province, in the same batch, may not make demands on Fujian's units
+    // (as `create_demand` refuses): a body's demands are all in its own province.
+    let jiangxi = Body {
+        id: new_id(),
+        unit: code("36"),
+        name: "江西省农业农村厅".into(),
+        kind: BodyKind::Department,
+        parent: None,
+    };
+    let across = demand(DemandKind::Indicator, &jiangxi, &["350102"], at(7, 1, 9));
     let err = s
         .import(
             ImportBatch {
-                demands: vec![good.clone(), unknown_target, unknown_body, backwards],
+                units: vec![Unit::new(code("36"), "江西省")],
+                bodies: vec![jiangxi.clone()],
+                demands: vec![good.clone(), unknown_target, unknown_body, backwards, across],
                 actor: "import:x.csv".into(),
                 ..Default::default()
             },
@@ -537,8 +549,13 @@ async fn batch_import_reports_every_problem(s: &dyn Store) {
         )
         .await
         .unwrap_err();
-    assert_eq!(fields_of(err), ["demands[1].targets[1]", "demands[2].source_body", "demands[3].ends_at"]);
-    assert_eq!(s.counts().await.unwrap().demands, 0, "nothing written");
+    assert_eq!(
+        fields_of(err),
+        ["demands[1].targets[1]", "demands[2].source_body", "demands[3].ends_at", "demands[4].source_body"]
+    );
+    let counts = s.counts().await.unwrap();
+    assert_eq!((counts.demands, counts.bodies), (0, 4), "nothing written");
+    assert!(s.unit(&code("36")).await.unwrap().is_none(), "nothing written");
 
     let n = s
         .import(
