@@ -582,7 +582,13 @@ impl Store for PgStore {
         }
         if let Some(body) = f.body {
             let b = arg(&mut args, ArgValue::Id(body))?;
-            let _ = write!(sql, " AND (d.source_body = {b} OR d.source_department = {b})");
+            // A body's demands are in its own province (checked on every write): the
+            // province lets the planner read that province's run of `demands_start`.
+            let _ = write!(
+                sql,
+                " AND d.province = (SELECT province FROM bodies WHERE id = {b}) \
+                 AND (d.source_body = {b} OR d.source_department = {b})"
+            );
         }
         if let Some(kind) = f.kind {
             let k = arg(&mut args, ArgValue::Text(kind.as_str().to_owned()))?;

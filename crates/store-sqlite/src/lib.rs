@@ -611,7 +611,13 @@ impl Store for SqliteStore {
             sql.push(')');
         }
         if let Some(body) = f.body {
-            sql.push_str(" AND (d.source_body = ? OR d.source_department = ?)");
+            // A body's demands are in its own province (checked on every write): its run of
+            // `demands_start` is read in time order, so a page stops at its limit.
+            sql.push_str(
+                " AND d.province = (SELECT province FROM bodies WHERE id = ?) \
+                 AND (d.source_body = ? OR d.source_department = ?)",
+            );
+            add(&mut args, ArgValue::Id(body))?;
             add(&mut args, ArgValue::Id(body))?;
             add(&mut args, ArgValue::Id(body))?;
         }

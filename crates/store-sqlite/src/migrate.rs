@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "demand_keys", include_str!("../migrations/0006_demand_keys.sql")),
     (7, "directives", include_str!("../migrations/0007_directives.sql")),
     (8, "consultation_rounds", include_str!("../migrations/0008_consultation_rounds.sql")),
+    (9, "no_department_index", include_str!("../migrations/0009_no_department_index.sql")),
 ];
 
 pub async fn run(pool: &SqlitePool) -> Result<()> {
