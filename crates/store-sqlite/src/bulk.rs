@@ -4,7 +4,7 @@
 //! Why a second driver: a million-demand import spent most of its time in sqlx's
 //! per-value work (every bind an owned, boxed argument collected per statement, then
 //! handed to SQLite one by one) and in the allocator behind it. A statement prepared
-//! once and bound in place, row by row, costs SQLite's own work and little else.
+//! once and bound in place costs SQLite's own work and little else.
 //! rusqlite 0.39 links the same `libsqlite3-sys` 0.37 as sqlx 0.9 (one SQLite in the
 //! build; `cargo tree -i libsqlite3-sys` shows one version), and only its safe API is
 //! used.
@@ -21,6 +21,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender};
 use std::time::Duration;
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
@@ -95,6 +96,7 @@ pub(crate) fn import(
     now: &str,
     progress: &mut dyn FnMut(u64),
     cancelled: &AtomicBool,
+    verify: &(dyn Fn(&[Demand]) -> Result<()> + Sync),
 ) -> Result<Connection> {
     let mut conn = connect(at).map_err(db)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
@@ -116,15 +118,38 @@ pub(crate) fn import(
     // insert, and build them again by sorting, which is several times cheaper than
     // maintaining them row by row. Inside the transaction, so it is all or nothing.
     let dropped = if rebuild { drop_demand_indexes(&tx)? } else { Vec::new() };
-    // The target rows are put in order on another core while the demands go in (SQLite
-    // writes on this one).
+    // SQLite writes on this core. Meanwhile one helper gathers the demand rows, in the
+    // order they go in, into compact chunks this thread reads in sequence ([`gather`]),
+    // and another puts the target rows in order and then checks the demands (`verify`).
+    // A failed check stops the inserts and its problems are the answer, nothing written.
+    let invalid = AtomicBool::new(false);
+    let stop = || cancelled.load(Ordering::Relaxed) || invalid.load(Ordering::Relaxed);
     let targets = std::thread::scope(|scope| {
-        let rows = scope.spawn(|| target_rows(&batch.demands));
-        let inserted = insert_demands(&tx, &batch.demands, &batch.actor, now, progress, cancelled);
-        let rows = rows.join().map_err(|_| StoreError::Database("sorting the target rows failed".into()));
-        inserted.and(rows)
+        let checker = scope.spawn(|| {
+            let rows = target_rows(&batch.demands);
+            let verdict = verify(&batch.demands);
+            invalid.store(verdict.is_err(), Ordering::Relaxed);
+            (rows, verdict)
+        });
+        let (full, filled) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
+        let (empty, emptied) = std::sync::mpsc::channel();
+        let gatherer = scope.spawn(|| gather(&batch.demands, full, emptied, &stop));
+        let inserted = insert_demands(&tx, filled, empty, &batch.actor, now, progress);
+        let failed = |what: &str| StoreError::Database(format!("{what} failed; nothing was written"));
+        let (rows, verdict) = checker.join().map_err(|_| failed("checking the demands"))?;
+        verdict?;
+        gatherer.join().map_err(|_| failed("reading the demands"))?;
+        if cancelled.load(Ordering::Relaxed) {
+            return Err(cancelled_error());
+        }
+        // The gatherer stops early only when told to (above); anything else that ended
+        // its chunks early must not commit a part of the batch.
+        if inserted? != batch.demands.len() {
+            return Err(failed("reading the demands"));
+        }
+        Ok(rows)
     })?;
-    phase("demand inserts");
+    phase("demand inserts and checks");
     insert_targets(&tx, targets).map_err(db)?;
     phase("target inserts");
     for create in dropped {
@@ -257,153 +282,309 @@ fn drop_demand_indexes(tx: &Transaction<'_>) -> Result<Vec<String>> {
     Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }
 
-/// Reused text buffers, so a row costs no allocation of ours.
-#[derive(Default)]
-struct Buffers {
-    targets: String,
-    fields: Vec<u8>,
-    starts_at: String,
-    ends_at: String,
+/// Chunks the gatherer may be ahead of the inserts.
+const CHUNKS_AHEAD: usize = 4;
+
+/// A byte range of [`Chunk::text`].
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+struct Span(u32, u32);
+
+/// One demand row as it is bound: numbers in place, texts as spans of its chunk's text.
+#[derive(Clone, Copy, PartialEq)]
+struct Row {
+    province: Span,
+    id: [u8; 16],
+    kind: &'static str,
+    source_body: [u8; 16],
+    source_department: [u8; 16],
+    title: Span,
+    topic: Span,
+    targets: Span,
+    starts_at: Span,
+    ends_at: Span,
+    status: &'static str,
+    origin: &'static str,
+    fields: Span,
+    last_action: &'static str,
+    cadre_hours: f64,
+    cadres_required: i64,
+    host_person_days: f64,
+    visitors: i64,
+    forms: i64,
+    attend_levels: i64,
+    video: bool,
+    indicators: i64,
+    doc_chars: i64,
+    speech_minutes: i64,
+    flags: i64,
+    revision: i64,
 }
 
+/// Up to [`PROGRESS_EVERY`] rows in insertion order, with their texts.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<Row>,
+    text: String,
+}
+
+impl Chunk {
+    fn span(&self, s: Span) -> &str {
+        &self.text[s.0 as usize..s.1 as usize]
+    }
+
+    /// `kept` (the previous row's span, when its value was the same: the inserts then
+    /// bind nothing), else `value` appended.
+    fn text(&mut self, kept: Option<Span>, value: &str) -> Span {
+        kept.unwrap_or_else(|| {
+            let start = self.text.len() as u32;
+            self.text.push_str(value);
+            Span(start, self.text.len() as u32)
+        })
+    }
+}
+
+/// Reads `demands` in insertion order ([`insertion_order`]) into chunks for
+/// [`insert_demands`], on a core of its own: the reads of a sorted batch jump around memory
+/// (each demand and its strings), which on the inserting thread cost more than the sort
+/// saved. Timestamps and the targets and fields texts are spelled here too. Chunks come
+/// back through `emptied` to be filled again. Stops early when `stop` says so or the
+/// inserts have ended.
+fn gather(demands: &[Demand], full: SyncSender<Chunk>, emptied: Receiver<Chunk>, stop: &dyn Fn() -> bool) {
+    let (order, buckets) = insertion_order(demands);
+    let mut time = String::new();
+    let mut list = String::new();
+    let mut json = Vec::new();
+    for part in order.chunks(PROGRESS_EVERY) {
+        if stop() {
+            return;
+        }
+        let mut chunk = emptied.try_recv().unwrap_or_default();
+        chunk.rows.clear();
+        chunk.text.clear();
+        // The first row of a chunk is bound in full: spans index their own chunk's text.
+        let mut prev: Option<(&Demand, Row)> = None;
+        let mut last_bucket = u8::MAX;
+        for &i in part {
+            let d = &demands[i as usize];
+            let c = &d.cost;
+            // The previous row's span of a field, when `same` holds for the two demands.
+            let kept = |same: &dyn Fn(&Demand) -> bool, span: fn(&Row) -> Span| {
+                prev.filter(|(pd, _)| same(pd)).map(|(_, r)| span(&r))
+            };
+            let row = Row {
+                province: chunk
+                    .text(kept(&|_| buckets[i as usize] == last_bucket, |r| r.province), d.province()),
+                id: *d.id.as_bytes(),
+                kind: d.kind.as_str(),
+                source_body: *d.source_body.as_bytes(),
+                source_department: *d.source_department.as_bytes(),
+                title: chunk.text(kept(&|pd| pd.title == d.title, |r| r.title), &d.title),
+                topic: chunk.text(kept(&|pd| pd.topic == d.topic, |r| r.topic), &d.topic),
+                targets: chunk
+                    .text(kept(&|pd| pd.targets == d.targets, |r| r.targets), targets_text(d, &mut list)),
+                starts_at: chunk.text(
+                    kept(&|pd| pd.starts_at == d.starts_at, |r| r.starts_at),
+                    sqlx_time(&d.starts_at, &mut time),
+                ),
+                ends_at: chunk.text(
+                    kept(&|pd| pd.ends_at == d.ends_at, |r| r.ends_at),
+                    sqlx_time(&d.ends_at, &mut time),
+                ),
+                status: d.status.as_str(),
+                origin: d.origin.as_str(),
+                fields: chunk.text(
+                    kept(&|pd| pd.cost.fields == c.fields, |r| r.fields),
+                    fields_text(&c.fields, &mut json),
+                ),
+                last_action: if d.revision == 1 { "created" } else { "updated" },
+                cadre_hours: c.cadre_hours,
+                cadres_required: c.cadres_required as i64,
+                host_person_days: c.host_person_days,
+                visitors: c.visitors as i64,
+                forms: c.forms as i64,
+                attend_levels: levels_to_bits(&c.attend_levels),
+                video: c.video,
+                indicators: c.indicators as i64,
+                doc_chars: c.doc_chars as i64,
+                speech_minutes: c.speech_minutes as i64,
+                flags: Flag::to_bits(&c.flags) as i64,
+                revision: d.revision as i64,
+            };
+            chunk.rows.push(row);
+            prev = Some((d, row));
+            last_bucket = buckets[i as usize];
+        }
+        if full.send(chunk).is_err() {
+            return; // the inserts ended (failed)
+        }
+    }
+}
+
+/// Inserts the chunks [`gather`] fills until it has sent the last (their targets come
+/// after, see [`insert_targets`]), hands each back through `empty`, and returns how many
+/// rows went in.
+///
+/// A parameter keeps its value from the previous row until it is bound again, so only
+/// values that differ from that row are bound: every bind costs a call, a text bind a copy
+/// into memory SQLite allocates, and in an import most columns (province, bodies, topic,
+/// status, the cost figures, …) repeat from one row to the next.
 fn insert_demands(
     tx: &Transaction<'_>,
-    demands: &[Demand],
+    filled: Receiver<Chunk>,
+    empty: Sender<Chunk>,
     actor: &str,
     now: &str,
     progress: &mut dyn FnMut(u64),
-    cancelled: &AtomicBool,
-) -> Result<()> {
-    if demands.is_empty() {
-        return Ok(());
+) -> Result<usize> {
+    let rows = |n: usize| -> rusqlite::Result<Statement<'_>> {
+        let mut q = tx.prepare(&insert_statement(n))?;
+        // Bindings survive a statement's reset: the values common to every row are bound
+        // once.
+        q.raw_bind_parameter(n * COLUMNS + 1, now)?;
+        q.raw_bind_parameter(n * COLUMNS + 2, actor)?;
+        Ok(q)
+    };
+    let (mut many, mut one) = (rows(ROWS_PER_INSERT).map_err(db)?, rows(1).map_err(db)?);
+    let mut inserted = 0;
+    for chunk in filled {
+        insert_chunk(&mut many, &mut one, &chunk).map_err(db)?;
+        inserted += chunk.rows.len();
+        progress(chunk.rows.len() as u64);
+        empty.send(chunk).ok();
     }
-    // `INSERT OR FAIL` rather than the default ABORT: SQLite then keeps no statement
-    // journal (a failure aborts the whole import anyway).
-    let mut q = tx
-        .prepare(
-            "INSERT OR FAIL INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
-             starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
-             forms, fields, attend_levels, video, indicators, doc_chars, speech_minutes, flags, revision, last_action, \
-             changed_at, changed_by) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, \
-             ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
-        )
-        .map_err(db)?;
-    // Bindings survive a statement's reset: the values common to every row are bound once.
-    q.raw_bind_parameter(27, now).map_err(db)?;
-    q.raw_bind_parameter(28, actor).map_err(db)?;
-    let order = insertion_order(demands);
-    let mut buf = Buffers::default();
-    let mut prev: Option<&Demand> = None;
-    for chunk in order.chunks(PROGRESS_EVERY) {
-        if cancelled.load(Ordering::Relaxed) {
-            return Err(cancelled_error());
+    Ok(inserted)
+}
+
+/// Rows per execution of the insert statement: one `sqlite3_step` and reset per eight rows
+/// instead of per row. (A chunk holds a multiple of it; the last chunk's remainder goes in
+/// one row at a time.)
+const ROWS_PER_INSERT: usize = 8;
+
+/// The parameters of one row; the statement's last two (`changed_at`, `changed_by`) are
+/// shared by all its rows.
+const COLUMNS: usize = 26;
+
+/// `INSERT OR FAIL … VALUES (…), (…)` of `rows` rows. `OR FAIL` rather than the default
+/// ABORT: SQLite then keeps no statement journal (a failure aborts the whole import anyway).
+fn insert_statement(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT OR FAIL INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
+         starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
+         forms, fields, attend_levels, video, indicators, doc_chars, speech_minutes, flags, revision, last_action, \
+         changed_at, changed_by) VALUES ",
+    );
+    let (now, actor) = (rows * COLUMNS + 1, rows * COLUMNS + 2);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 1..=COLUMNS {
+            let _ = write!(sql, "?{}, ", r * COLUMNS + c);
         }
-        for &i in chunk {
-            let d = &demands[i];
-            insert_demand(&mut q, d, prev, &mut buf).map_err(db)?;
-            prev = Some(d);
+        let _ = write!(sql, "?{now}, ?{actor})");
+    }
+    sql
+}
+
+fn insert_chunk(many: &mut Statement<'_>, one: &mut Statement<'_>, chunk: &Chunk) -> rusqlite::Result<()> {
+    let groups = chunk.rows.chunks_exact(ROWS_PER_INSERT);
+    let rest = groups.remainder();
+    for (g, group) in groups.enumerate() {
+        for (k, r) in group.iter().enumerate() {
+            // The row these parameters held before: the same place in the group before.
+            let prev = g.checked_sub(1).map(|p| &chunk.rows[p * ROWS_PER_INSERT + k]);
+            bind_row(many, k * COLUMNS, chunk, r, prev)?;
         }
-        progress(chunk.len() as u64);
+        many.raw_execute()?;
+    }
+    for (k, r) in rest.iter().enumerate() {
+        bind_row(one, 0, chunk, r, k.checked_sub(1).map(|p| &rest[p]))?;
+        one.raw_execute()?;
     }
     Ok(())
 }
 
-/// The order to insert `demands` in, as indexes into it.
-///
-/// In id order every row lands at the end of its province's run of the primary key
-/// (province, id): a few pages are written in sequence instead of splitting pages all over
-/// the B-tree. Ids are UUIDv7 (time-ordered), so a batch is usually in that order already
-/// and is then left alone: a sort would make the reads of the batch jump around memory,
-/// which cost more than it saved. Otherwise the rows are sorted by (province, id), with
-/// the keys copied out first so that comparisons do not chase pointers into each demand.
-fn insertion_order(demands: &[Demand]) -> Vec<usize> {
-    if demands.is_sorted_by_key(|d| d.id) {
-        return (0..demands.len()).collect();
-    }
-    let mut keyed: Vec<([u8; 2], u128, usize)> = demands
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let p = d.province().as_bytes();
-            ([p.first().copied().unwrap_or(0), p.get(1).copied().unwrap_or(0)], d.id.as_u128(), i)
-        })
-        .collect();
-    keyed.sort_unstable();
-    keyed.into_iter().map(|(_, _, i)| i).collect()
-}
-
-/// Whether `field` differs between the row bound last (`prev`) and `d`.
-fn differs<T: PartialEq + ?Sized>(prev: Option<&Demand>, d: &Demand, field: impl Fn(&Demand) -> &T) -> bool {
-    prev.is_none_or(|p| field(p) != field(d))
-}
-
-/// Inserts `d` (its targets come after, see [`insert_targets`]). A parameter keeps its value from the previous row
-/// (`prev`) until it is bound again, so only values that differ from that row are bound:
-/// every text bind is a copy into memory SQLite allocates, and in an import most columns
-/// (province, bodies, topic, status, …) repeat from one row to the next.
-fn insert_demand(
+/// Binds the parameters of row `r` (from `at` + 1 on), each only when it differs from
+/// `prev`, the row they held before (none for the first in a chunk: spans index their own
+/// chunk's text).
+fn bind_row(
     q: &mut Statement<'_>,
-    d: &Demand,
-    prev: Option<&Demand>,
-    buf: &mut Buffers,
+    at: usize,
+    chunk: &Chunk,
+    r: &Row,
+    prev: Option<&Row>,
 ) -> rusqlite::Result<()> {
-    let c = &d.cost;
-    let id = &d.id.as_bytes()[..];
-    if differs(prev, d, Demand::province) {
-        q.raw_bind_parameter(1, d.province())?;
+    macro_rules! bind_changed {
+        ($($n:literal $field:ident $value:expr;)*) => {$(
+            if prev.is_none_or(|p| p.$field != r.$field) {
+                q.raw_bind_parameter(at + $n, $value)?;
+            }
+        )*};
     }
-    q.raw_bind_parameter(2, id)?;
-    if differs(prev, d, |d| &d.kind) {
-        q.raw_bind_parameter(3, d.kind.as_str())?;
+    bind_changed! {
+        1 province chunk.span(r.province);
+        2 id &r.id[..];
+        3 kind r.kind;
+        4 source_body &r.source_body[..];
+        5 source_department &r.source_department[..];
+        6 title chunk.span(r.title);
+        7 topic chunk.span(r.topic);
+        8 targets chunk.span(r.targets);
+        9 starts_at chunk.span(r.starts_at);
+        10 ends_at chunk.span(r.ends_at);
+        11 status r.status;
+        12 origin r.origin;
+        13 cadre_hours r.cadre_hours;
+        14 cadres_required r.cadres_required;
+        15 host_person_days r.host_person_days;
+        16 visitors r.visitors;
+        17 forms r.forms;
+        18 fields chunk.span(r.fields);
+        19 attend_levels r.attend_levels;
+        20 video r.video;
+        21 indicators r.indicators;
+        22 doc_chars r.doc_chars;
+        23 speech_minutes r.speech_minutes;
+        24 flags r.flags;
+        25 revision r.revision;
+        26 last_action r.last_action;
     }
-    if differs(prev, d, |d| &d.source_body) {
-        q.raw_bind_parameter(4, &d.source_body.as_bytes()[..])?;
+    Ok(())
+}
+
+/// The order to insert `demands` in (indexes into it) and each one's province bucket.
+///
+/// In (province, id) order every row lands at the end of the primary key's B-tree, where
+/// SQLite appends without searching the tree, fills each page and starts a new one instead
+/// of splitting pages all over it. The rows are put in that order by counting them into a
+/// bucket per two-digit province code (a stable pass: a batch in id order, as UUIDv7 ids
+/// usually are, stays so within each province) and sorting a bucket by id only when the
+/// batch is not in id order already. An unparsable province (an invalid demand, which
+/// fails the checks) goes to a last bucket.
+fn insertion_order(demands: &[Demand]) -> (Vec<u32>, Vec<u8>) {
+    const OTHER: usize = 100;
+    let bucket = |d: &Demand| match d.province().as_bytes() {
+        &[a @ b'0'..=b'9', b @ b'0'..=b'9'] => (a - b'0') * 10 + (b - b'0'),
+        _ => OTHER as u8,
+    };
+    let buckets: Vec<u8> = demands.iter().map(bucket).collect();
+    let mut starts = [0u32; OTHER + 2];
+    for &b in &buckets {
+        starts[b as usize + 1] += 1;
     }
-    if differs(prev, d, |d| &d.source_department) {
-        q.raw_bind_parameter(5, &d.source_department.as_bytes()[..])?;
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
     }
-    if differs(prev, d, |d| &d.title) {
-        q.raw_bind_parameter(6, d.title.as_str())?;
+    let mut order = vec![0u32; demands.len()];
+    let mut next = starts;
+    for (i, &b) in buckets.iter().enumerate() {
+        order[next[b as usize] as usize] = i as u32;
+        next[b as usize] += 1;
     }
-    if differs(prev, d, |d| &d.topic) {
-        q.raw_bind_parameter(7, d.topic.as_str())?;
+    if !demands.is_sorted_by_key(|d| d.id) {
+        for w in starts.windows(2) {
+            order[w[0] as usize..w[1] as usize].sort_unstable_by_key(|&i| demands[i as usize].id);
+        }
     }
-    if differs(prev, d, |d| &d.targets) {
-        q.raw_bind_parameter(8, targets_text(d, &mut buf.targets))?;
-    }
-    if differs(prev, d, |d| &d.starts_at) {
-        q.raw_bind_parameter(9, sqlx_time(&d.starts_at, &mut buf.starts_at))?;
-    }
-    if differs(prev, d, |d| &d.ends_at) {
-        q.raw_bind_parameter(10, sqlx_time(&d.ends_at, &mut buf.ends_at))?;
-    }
-    if differs(prev, d, |d| &d.status) {
-        q.raw_bind_parameter(11, d.status.as_str())?;
-    }
-    if differs(prev, d, |d| &d.origin) {
-        q.raw_bind_parameter(12, d.origin.as_str())?;
-    }
-    if differs(prev, d, |d| &d.cost.fields) {
-        q.raw_bind_parameter(18, fields_text(&c.fields, &mut buf.fields))?;
-    }
-    if differs(prev, d, |d| &d.revision) {
-        q.raw_bind_parameter(26, if d.revision == 1 { "created" } else { "updated" })?;
-    }
-    // Numbers are bound in place without allocating: always.
-    q.raw_bind_parameter(13, c.cadre_hours)?;
-    q.raw_bind_parameter(14, c.cadres_required as i64)?;
-    q.raw_bind_parameter(15, c.host_person_days)?;
-    q.raw_bind_parameter(16, c.visitors as i64)?;
-    q.raw_bind_parameter(17, c.forms as i64)?;
-    q.raw_bind_parameter(19, levels_to_bits(&c.attend_levels))?;
-    q.raw_bind_parameter(20, c.video)?;
-    q.raw_bind_parameter(21, c.indicators as i64)?;
-    q.raw_bind_parameter(22, c.doc_chars as i64)?;
-    q.raw_bind_parameter(23, c.speech_minutes as i64)?;
-    q.raw_bind_parameter(24, Flag::to_bits(&c.flags) as i64)?;
-    q.raw_bind_parameter(25, d.revision as i64)?;
-    q.raw_execute().map(drop)
+    (order, buckets)
 }
 
 /// The target rows of `demands` in the order of the primary key of `demand_targets`
@@ -534,6 +715,38 @@ mod tests {
             let t = NaiveDate::from_ymd_opt(y, 1, 2).unwrap().and_hms_opt(0, 0, 0).unwrap();
             assert_eq!(sqlx_time(&t, &mut buf), t.format("%F %T%.f").to_string());
         }
+    }
+
+    #[test]
+    fn rows_go_in_by_province_then_id() {
+        let body = tongxin_domain::Body {
+            id: uuid::Uuid::nil(),
+            unit: tongxin_domain::UnitCode::parse("11").unwrap(),
+            name: "部门".into(),
+            kind: tongxin_domain::BodyKind::Department,
+            parent: None,
+        };
+        let start = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap().and_hms_opt(9, 0, 0).unwrap();
+        let demand = |province: &str, id: u128| {
+            let targets: &[&str] = if province.is_empty() { &[] } else { &[province] };
+            let d = tongxin_store_conformance::demand(
+                tongxin_domain::DemandKind::Indicator,
+                &body,
+                targets,
+                start,
+            );
+            Demand { id: uuid::Uuid::from_u128(id), ..d }
+        };
+        // In id order: each province keeps it (a stable pass); no province (an invalid
+        // demand) goes last.
+        let batch = [demand("35", 1), demand("11", 2), demand("", 3), demand("35", 4), demand("11", 5)];
+        let (order, buckets) = insertion_order(&batch);
+        assert_eq!(order, [1, 4, 0, 3, 2]);
+        assert_eq!(buckets, [35, 11, 100, 35, 11]);
+        // Out of id order: sorted by id within each province.
+        let batch = [demand("35", 9), demand("11", 2), demand("35", 4), demand("11", 1), demand("65", 3)];
+        let (order, _) = insertion_order(&batch);
+        assert_eq!(order, [3, 1, 2, 0, 4]);
     }
 
     #[test]

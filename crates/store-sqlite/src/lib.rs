@@ -764,8 +764,16 @@ impl Store for SqliteStore {
 
     async fn import(&self, mut batch: ImportBatch, progress: Option<&Progress>) -> Result<ImportCounts> {
         let checking = std::time::Instant::now();
-        checks::prepare_batch(self, &mut batch).await?;
-        tracing::debug!(phase = "checks", secs = checking.elapsed().as_secs_f64(), "import phase");
+        let checks = checks::prepare(self, &mut batch).await?;
+        if !checks.rest_is_valid() {
+            // Nothing to write: every problem, the demands' too, at once.
+            return checks.verdict(&batch.demands, checks::threads()).map(|()| ImportCounts::default());
+        }
+        tracing::debug!(
+            phase = "checks of units, bodies and users",
+            secs = checking.elapsed().as_secs_f64(),
+            "import phase"
+        );
         let total = (batch.units.len() + batch.bodies.len() + batch.demands.len() + batch.users.len()) as u64;
         let counts = ImportCounts {
             units: batch.units.len() as u64,
@@ -788,7 +796,11 @@ impl Store for SqliteStore {
             let mut report = |n: u64| {
                 sent.send(Report::Progress(n)).ok();
             };
-            let (result, conn) = match bulk::import(&location, &batch, &now, &mut report, &cancelled) {
+            // The demands are checked on another core while they are written; the write is
+            // rolled back when the checks fail.
+            let verify = |demands: &[Demand]| checks.verdict(demands, 1);
+            let (result, conn) = match bulk::import(&location, &batch, &now, &mut report, &cancelled, &verify)
+            {
                 Ok(conn) => (Ok(()), Some(conn)),
                 Err(e) => (Err(e), None),
             };

@@ -175,6 +175,104 @@ async fn imports_store_the_values_the_sqlx_statements_store() {
     assert_eq!(department, "NULL");
 }
 
+/// The import binds only the values that differ from the row before, in (province, id)
+/// order and in chunks: rows whose fields change at different rhythms, over two provinces
+/// and across a chunk boundary, must each read back as they were given.
+#[tokio::test]
+async fn every_row_of_an_import_keeps_its_own_values() {
+    let dir = TempDir::new("rhythms");
+    let s = SqliteStore::open(&dir.db()).await.unwrap();
+    let fx = load_fixture(&s).await;
+    let jiangxi = tongxin_domain::Body {
+        id: new_id(),
+        unit: tongxin_domain::UnitCode::parse("36").unwrap(),
+        name: "江西省农业农村厅".into(),
+        kind: tongxin_domain::BodyKind::Department,
+        parent: None,
+    };
+    let units = [("36", "江西省"), ("3601", "南昌市"), ("360102", "东湖区")]
+        .map(|(c, n)| tongxin_domain::Unit::new(tongxin_domain::UnitCode::parse(c).unwrap(), n));
+    let kinds = DemandKind::ALL;
+    let batch: Vec<tongxin_domain::Demand> = (0..5_003usize)
+        .map(|i| {
+            // Runs of 50 in one province, then the other: the import regroups them.
+            let (body, target) = if i / 50 % 2 == 0 {
+                (&fx.division_b, if i % 3 == 0 { "350102" } else { "350103" })
+            } else {
+                (&jiangxi, "360102")
+            };
+            let mut d = demand(
+                kinds[i / 4 % kinds.len()],
+                body,
+                &[target],
+                at(1, 1, 9) + Duration::hours(i as i64 / 2),
+            );
+            d.title = format!("第{}批督查", i / 3);
+            d.topic = if i % 10 < 5 { "防汛".into() } else { String::new() };
+            d.ends_at = d.starts_at + Duration::minutes(30 * (i as i64 % 4));
+            d.cost.cadre_hours = (i % 2) as f64 * 1.5;
+            d.cost.cadres_required = (i / 6 % 3) as u32;
+            d.cost.visitors = 1 + (i % 7) as u32;
+            d.cost.fields = if i % 5 == 0 { vec![format!("字段{i}")] } else { Vec::new() };
+            d.cost.attend_levels =
+                if i % 8 < 4 { vec![Level::Township] } else { vec![Level::Township, Level::Village] };
+            d.cost.video = i % 9 == 0;
+            d.cost.flags = if i % 11 == 0 { vec![Flag::Comprehensive] } else { Vec::new() };
+            d
+        })
+        .collect();
+    let counts = s
+        .import(
+            ImportBatch {
+                units: units.to_vec(),
+                bodies: vec![jiangxi.clone()],
+                demands: batch.clone(),
+                actor: "import:rhythms.csv".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts.demands, 5_003);
+    for d in &batch {
+        let department = if d.source_body == jiangxi.id { jiangxi.id } else { fx.department.id };
+        let expected = tongxin_domain::Demand { source_department: department, ..d.clone() };
+        assert_eq!(s.demand(d.id).await.unwrap().as_ref(), Some(&expected));
+    }
+}
+
+/// The demands are checked while they are written: a batch that fails its checks still
+/// writes nothing, names every problem, and leaves the indexes as they were.
+#[tokio::test]
+async fn a_large_import_that_fails_its_checks_writes_nothing() {
+    let dir = TempDir::new("checked");
+    let s = SqliteStore::open(&dir.db()).await.unwrap();
+    let fx = load_fixture(&s).await;
+    let pool = raw(&dir.db()).await;
+    let mut batch = large_batch(&fx.department);
+    batch[5].targets = vec![tongxin_domain::UnitCode::parse("350102009").unwrap()];
+    batch[LARGE - 2].ends_at = batch[LARGE - 2].starts_at - Duration::hours(1);
+    batch[LARGE - 1].id = batch[7].id;
+    let err = s.import(ImportBatch { demands: batch.clone(), ..Default::default() }, None).await.unwrap_err();
+    let fields = match err {
+        tongxin_store::StoreError::Invalid(inv) => inv.0.into_iter().map(|f| f.field).collect::<Vec<_>>(),
+        other => panic!("expected the checks' problems, got {other:?}"),
+    };
+    assert_eq!(
+        fields,
+        [
+            "demands[5].targets[0]".to_owned(),
+            format!("demands[{}].ends_at", LARGE - 2),
+            format!("demands[{}].id", LARGE - 1)
+        ]
+    );
+    assert_eq!(s.counts().await.unwrap().demands, 0);
+    let targets = target_count(&pool).await;
+    assert_eq!(targets, 0);
+    assert_eq!(index_names(&pool).await, ["demands_start"], "the dropped index came back with the rollback");
+}
+
 async fn index_names(pool: &SqlitePool) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
@@ -187,6 +285,19 @@ async fn index_names(pool: &SqlitePool) -> Vec<String> {
 
 /// Large enough to drop and rebuild the demand indexes.
 const LARGE: usize = 12_000;
+
+/// `LARGE` demands of `body` on one township, a minute apart, in id order.
+fn large_batch(body: &tongxin_domain::Body) -> Vec<tongxin_domain::Demand> {
+    (0..LARGE)
+        .map(|i| {
+            demand(DemandKind::Indicator, body, &["350102001"], at(2, 1, 9) + Duration::minutes(i as i64))
+        })
+        .collect()
+}
+
+async fn target_count(pool: &SqlitePool) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM demand_targets").fetch_one(pool).await.unwrap()
+}
 
 #[tokio::test]
 async fn a_large_import_is_all_or_nothing_and_reports_progress() {
@@ -201,16 +312,7 @@ async fn a_large_import_is_all_or_nothing_and_reports_progress() {
     assert_eq!(page_size, 16384);
     // In reverse id order, so the import sorts them; the newest id, sorted last, is stored
     // already: the import fails on its last row.
-    let mut batch: Vec<_> = (0..LARGE)
-        .map(|i| {
-            demand(
-                DemandKind::Indicator,
-                &fx.department,
-                &["350102001"],
-                at(2, 1, 9) + Duration::minutes(i as i64),
-            )
-        })
-        .collect();
+    let mut batch = large_batch(&fx.department);
     batch.reverse();
     let stored = demand(DemandKind::Meeting, &fx.department, &["350102"], at(1, 5, 9));
     s.create_demand(stored.clone(), "a").await.unwrap();
@@ -218,8 +320,7 @@ async fn a_large_import_is_all_or_nothing_and_reports_progress() {
     let err = s.import(ImportBatch { demands: batch.clone(), ..Default::default() }, None).await.unwrap_err();
     assert!(err.to_string().contains("UNIQUE"), "{err}");
     assert_eq!(s.counts().await.unwrap().demands, 1);
-    let targets: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM demand_targets").fetch_one(&pool).await.unwrap();
+    let targets = target_count(&pool).await;
     assert_eq!(targets, 1);
     assert_eq!(index_names(&pool).await, indexes, "the dropped indexes came back with the rollback");
 
@@ -241,8 +342,7 @@ async fn a_large_import_is_all_or_nothing_and_reports_progress() {
     assert_eq!(s.counts().await.unwrap().demands, LARGE as u64 + 1);
     assert_eq!(index_names(&pool).await, indexes, "rebuilt after the import");
     // Every target row went in (they are sorted beside the demand inserts).
-    let targets: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM demand_targets").fetch_one(&pool).await.unwrap();
+    let targets = target_count(&pool).await;
     assert_eq!(targets, LARGE as i64 + 1);
     for d in [&batch[0], &batch[LARGE / 2], &batch[LARGE - 1]] {
         assert_eq!(s.demand(d.id).await.unwrap().unwrap().title, d.title);
