@@ -437,7 +437,7 @@ fn insert_demands(
     progress: &mut dyn FnMut(u64),
 ) -> Result<usize> {
     let rows = |n: usize| -> rusqlite::Result<Statement<'_>> {
-        let mut q = tx.prepare(&insert_statement(n))?;
+        let mut q = tx.prepare(&insert_statement(DEMANDS_INTO, n, COLUMNS, 2))?;
         // Bindings survive a statement's reset: the values common to every row are bound
         // once.
         q.raw_bind_parameter(n * COLUMNS + 1, now)?;
@@ -447,7 +447,9 @@ fn insert_demands(
     let (mut many, mut one) = (rows(ROWS_PER_INSERT).map_err(db)?, rows(1).map_err(db)?);
     let mut inserted = 0;
     for chunk in filled {
-        insert_chunk(&mut many, &mut one, &chunk).map_err(db)?;
+        // The first row of a chunk is bound in full: spans index their own chunk's text.
+        let bind = |q: &mut Statement<'_>, at, r: &Row, prev: Option<&Row>| bind_row(q, at, &chunk, r, prev);
+        insert_grouped((&mut many, ROWS_PER_INSERT), &mut one, COLUMNS, &chunk.rows, bind).map_err(db)?;
         inserted += chunk.rows.len();
         progress(chunk.rows.len() as u64);
         empty.send(chunk).ok();
@@ -464,47 +466,57 @@ const ROWS_PER_INSERT: usize = 8;
 /// shared by all its rows.
 const COLUMNS: usize = 26;
 
-/// `INSERT OR FAIL … VALUES (…), (…)` of `rows` rows. `OR FAIL` rather than the default
-/// ABORT: SQLite then keeps no statement journal (a failure aborts the whole import anyway).
-fn insert_statement(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT OR FAIL INTO demands (province, id, kind, source_body, source_department, title, topic, targets, \
-         starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, \
-         forms, fields, attend_levels, video, indicators, doc_chars, speech_minutes, flags, revision, last_action, \
-         changed_at, changed_by) VALUES ",
-    );
-    let (now, actor) = (rows * COLUMNS + 1, rows * COLUMNS + 2);
+const DEMANDS_INTO: &str = "demands (province, id, kind, source_body, source_department, title, topic, \
+    targets, starts_at, ends_at, status, origin, cadre_hours, cadres_required, host_person_days, visitors, forms, \
+    fields, attend_levels, video, indicators, doc_chars, speech_minutes, flags, revision, last_action, changed_at, \
+    changed_by)";
+
+/// `INSERT OR FAIL INTO {into} VALUES (…), (…)` of `rows` rows of `columns` parameters
+/// each, then the `shared` parameters every row ends with. `OR FAIL` rather than the
+/// default ABORT: SQLite then keeps no statement journal (a failure aborts the whole
+/// import anyway).
+fn insert_statement(into: &str, rows: usize, columns: usize, shared: usize) -> String {
+    let mut sql = format!("INSERT OR FAIL INTO {into} VALUES ");
     for r in 0..rows {
         sql.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 1..=COLUMNS {
-            let _ = write!(sql, "?{}, ", r * COLUMNS + c);
+        let params =
+            (r * columns + 1..=(r + 1) * columns).chain(rows * columns + 1..=rows * columns + shared);
+        for (i, n) in params.enumerate() {
+            let _ = write!(sql, "{}?{n}", if i == 0 { "" } else { ", " });
         }
-        let _ = write!(sql, "?{now}, ?{actor})");
+        sql.push(')');
     }
     sql
 }
 
-fn insert_chunk(many: &mut Statement<'_>, one: &mut Statement<'_>, chunk: &Chunk) -> rusqlite::Result<()> {
-    let groups = chunk.rows.chunks_exact(ROWS_PER_INSERT);
+/// Executes `many` (a statement of `per` rows of `columns` parameters) for each whole group
+/// of `rows` and `one` (a single row) for the rest. `bind(statement, at, row, prev)` binds
+/// the parameters of `row` from `at` + 1 on; `prev` is the row they held before (the same
+/// place in the group before), so that unchanged values need no bind.
+fn insert_grouped<T>(
+    (many, per): (&mut Statement<'_>, usize),
+    one: &mut Statement<'_>,
+    columns: usize,
+    rows: &[T],
+    mut bind: impl FnMut(&mut Statement<'_>, usize, &T, Option<&T>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let groups = rows.chunks_exact(per);
     let rest = groups.remainder();
     for (g, group) in groups.enumerate() {
         for (k, r) in group.iter().enumerate() {
-            // The row these parameters held before: the same place in the group before.
-            let prev = g.checked_sub(1).map(|p| &chunk.rows[p * ROWS_PER_INSERT + k]);
-            bind_row(many, k * COLUMNS, chunk, r, prev)?;
+            bind(many, k * columns, r, g.checked_sub(1).map(|p| &rows[p * per + k]))?;
         }
         many.raw_execute()?;
     }
     for (k, r) in rest.iter().enumerate() {
-        bind_row(one, 0, chunk, r, k.checked_sub(1).map(|p| &rest[p]))?;
+        bind(one, 0, r, k.checked_sub(1).map(|p| &rest[p]))?;
         one.raw_execute()?;
     }
     Ok(())
 }
 
 /// Binds the parameters of row `r` (from `at` + 1 on), each only when it differs from
-/// `prev`, the row they held before (none for the first in a chunk: spans index their own
-/// chunk's text).
+/// `prev`, the row they held before.
 fn bind_row(
     q: &mut Statement<'_>,
     at: usize,
@@ -599,24 +611,24 @@ fn target_rows(demands: &[Demand]) -> Vec<(&str, [u8; 16])> {
 }
 
 /// Inserts target rows in the order of their primary key (see [`target_rows`]), so that
-/// each lands at the end of the B-tree's run instead of splitting pages all over it. The
-/// province and unit are bound only when they change.
+/// each is appended to the B-tree instead of splitting pages all over it; 32 rows per
+/// statement, the province and unit bound only when they change.
 fn insert_targets(tx: &Transaction<'_>, rows: Vec<(&str, [u8; 16])>) -> rusqlite::Result<()> {
-    let mut t =
-        tx.prepare("INSERT OR FAIL INTO demand_targets (province, unit, demand_id) VALUES (?1, ?2, ?3)")?;
-    let mut last: Option<&str> = None;
-    for (unit, id) in rows {
-        if last != Some(unit) {
-            if last.is_none_or(|l| l[..2] != unit[..2]) {
-                t.raw_bind_parameter(1, &unit[..2])?;
+    const PER: usize = 32;
+    let into = "demand_targets (province, unit, demand_id)";
+    let mut many = tx.prepare(&insert_statement(into, PER, 3, 0))?;
+    let mut one = tx.prepare(&insert_statement(into, 1, 3, 0))?;
+    let bind =
+        |q: &mut Statement<'_>, at, &(unit, id): &(&str, [u8; 16]), prev: Option<&(&str, [u8; 16])>| {
+            if prev.is_none_or(|p| p.0[..2] != unit[..2]) {
+                q.raw_bind_parameter(at + 1, &unit[..2])?;
             }
-            t.raw_bind_parameter(2, unit)?;
-            last = Some(unit);
-        }
-        t.raw_bind_parameter(3, &id[..])?;
-        t.raw_execute()?;
-    }
-    Ok(())
+            if prev.is_none_or(|p| p.0 != unit) {
+                q.raw_bind_parameter(at + 2, unit)?;
+            }
+            q.raw_bind_parameter(at + 3, &id[..])
+        };
+    insert_grouped((&mut many, PER), &mut one, 3, &rows, bind)
 }
 
 /// `codec::targets_to_text` without its allocation: one target is its own code.

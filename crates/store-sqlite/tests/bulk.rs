@@ -235,6 +235,16 @@ async fn every_row_of_an_import_keeps_its_own_values() {
         .await
         .unwrap();
     assert_eq!(counts.demands, 5_003);
+    // Every target row names its demand, whose targets include the row's unit.
+    let pool = raw(&dir.db()).await;
+    let matched: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM demand_targets t JOIN demands d ON d.province = t.province AND d.id = t.demand_id \
+         WHERE d.targets = t.unit",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((matched, target_count(&pool).await), (5_003, 5_003));
     for d in &batch {
         let department = if d.source_body == jiangxi.id { jiangxi.id } else { fx.department.id };
         let expected = tongxin_domain::Demand { source_department: department, ..d.clone() };
