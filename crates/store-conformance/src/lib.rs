@@ -213,6 +213,12 @@ async fn units_tree_search_and_upsert(s: &dyn Store) {
     let exist = s.existing_units(&[code("35"), code("350102001002"), code("3509")]).await.unwrap();
     assert_eq!(exist.len(), 2);
     assert!(!exist.contains(&code("3509")));
+    let missing = s
+        .missing_units(&[code("35"), code("3509"), code("350102001002"), code("350102001009")])
+        .await
+        .unwrap();
+    assert_eq!(missing, [code("3509"), code("350102001009")].into_iter().collect());
+    assert!(s.missing_units(&[]).await.unwrap().is_empty());
 
     s.set_cadres(&code("350102001"), 48).await.unwrap();
     assert!(matches!(s.set_cadres(&code("350199"), 1).await, Err(StoreError::NotFound(_))));

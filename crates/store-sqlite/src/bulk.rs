@@ -29,6 +29,7 @@ use rusqlite::{Connection, OpenFlags, Statement, Transaction, TransactionBehavio
 use tongxin_domain::{Demand, Flag, Level, Unit};
 use tongxin_store::codec::levels_to_bits;
 use tongxin_store::{ImportBatch, Result, StoreError};
+use uuid::Uuid;
 
 /// Where the store's database lives, to open another connection to it.
 #[derive(Debug, Clone)]
@@ -87,6 +88,16 @@ pub(crate) fn checkpoint(conn: Connection) {
     }
 }
 
+/// What the store's checks give an import besides the batch.
+pub(crate) struct Plan<'a> {
+    /// The demands' insertion order and province buckets, from [`insertion_order`].
+    pub order: (Vec<u32>, Vec<u8>),
+    /// Checks the demands: on a helper thread while they are written.
+    pub verify: &'a (dyn Fn(&[Demand]) -> Result<()> + Sync),
+    /// A source body's department, stored as the demand's `source_department`.
+    pub department: &'a (dyn Fn(&Uuid) -> Option<Uuid> + Sync),
+}
+
 /// Writes the whole (already checked) batch in one `BEGIN IMMEDIATE` transaction: all
 /// of it, or nothing when anything fails or `cancelled` is set. Returns the connection,
 /// for [`checkpoint`].
@@ -96,8 +107,9 @@ pub(crate) fn import(
     now: &str,
     progress: &mut dyn FnMut(u64),
     cancelled: &AtomicBool,
-    verify: &(dyn Fn(&[Demand]) -> Result<()> + Sync),
+    plan: Plan<'_>,
 ) -> Result<Connection> {
+    let Plan { order, verify, department } = plan;
     let mut conn = connect(at).map_err(db)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
     let mut clock = std::time::Instant::now();
@@ -133,7 +145,7 @@ pub(crate) fn import(
         });
         let (full, filled) = std::sync::mpsc::sync_channel(CHUNKS_AHEAD);
         let (empty, emptied) = std::sync::mpsc::channel();
-        let gatherer = scope.spawn(|| gather(&batch.demands, full, emptied, &stop));
+        let gatherer = scope.spawn(|| gather(&batch.demands, order, department, full, emptied, &stop));
         let inserted = insert_demands(&tx, filled, empty, &batch.actor, now, progress);
         let failed = |what: &str| StoreError::Database(format!("{what} failed; nothing was written"));
         let (rows, verdict) = checker.join().map_err(|_| failed("checking the demands"))?;
@@ -343,14 +355,21 @@ impl Chunk {
     }
 }
 
-/// Reads `demands` in insertion order ([`insertion_order`]) into chunks for
+/// Reads `demands` in insertion order (`order`, from [`insertion_order`]) into chunks for
 /// [`insert_demands`], on a core of its own: the reads of a sorted batch jump around memory
 /// (each demand and its strings), which on the inserting thread cost more than the sort
-/// saved. Timestamps and the targets and fields texts are spelled here too. Chunks come
+/// saved. Timestamps, the targets and fields texts and each demand's department (from its
+/// source body, `department`) are worked out here too. Chunks come
 /// back through `emptied` to be filled again. Stops early when `stop` says so or the
 /// inserts have ended.
-fn gather(demands: &[Demand], full: SyncSender<Chunk>, emptied: Receiver<Chunk>, stop: &dyn Fn() -> bool) {
-    let (order, buckets) = insertion_order(demands);
+fn gather(
+    demands: &[Demand],
+    (order, buckets): (Vec<u32>, Vec<u8>),
+    department: &dyn Fn(&Uuid) -> Option<Uuid>,
+    full: SyncSender<Chunk>,
+    emptied: Receiver<Chunk>,
+    stop: &dyn Fn() -> bool,
+) {
     let mut time = String::new();
     let mut list = String::new();
     let mut json = Vec::new();
@@ -377,7 +396,7 @@ fn gather(demands: &[Demand], full: SyncSender<Chunk>, emptied: Receiver<Chunk>,
                 id: *d.id.as_bytes(),
                 kind: d.kind.as_str(),
                 source_body: *d.source_body.as_bytes(),
-                source_department: *d.source_department.as_bytes(),
+                source_department: *department(&d.source_body).unwrap_or(d.source_department).as_bytes(),
                 title: chunk.text(kept(&|pd| pd.title == d.title, |r| r.title), &d.title),
                 topic: chunk.text(kept(&|pd| pd.topic == d.topic, |r| r.topic), &d.topic),
                 targets: chunk
@@ -571,7 +590,7 @@ fn bind_row(
 /// usually are, stays so within each province) and sorting a bucket by id only when the
 /// batch is not in id order already. An unparsable province (an invalid demand, which
 /// fails the checks) goes to a last bucket.
-fn insertion_order(demands: &[Demand]) -> (Vec<u32>, Vec<u8>) {
+pub(crate) fn insertion_order(demands: &[Demand]) -> (Vec<u32>, Vec<u8>) {
     const OTHER: usize = 100;
     let bucket = |d: &Demand| match d.province().as_bytes() {
         &[a @ b'0'..=b'9', b @ b'0'..=b'9'] => (a - b'0') * 10 + (b - b'0'),

@@ -50,6 +50,7 @@ pub async fn prepare_demand(store: &dyn Store, mut demand: Demand) -> Result<Dem
 /// `source_department`. Returns every problem at once.
 pub async fn prepare_batch(store: &dyn Store, batch: &mut ImportBatch) -> Result<()> {
     let checks = prepare(store, batch).await?;
+    checks.fill_departments(&mut batch.demands);
     checks.verdict(&batch.demands, threads())
 }
 
@@ -81,7 +82,29 @@ impl DemandChecks {
         self.before.is_empty() && self.after.is_empty()
     }
 
-    /// Checks `demands` (the batch's, as [`prepare`] left them) on `threads` threads and
+    /// The department of a body the batch or the store has (itself, or a division's
+    /// parent): what a demand of that body records as its `source_department`.
+    pub fn department_of(&self, body: &Uuid) -> Option<Uuid> {
+        self.bodies.get(body).map(|(department, _)| *department)
+    }
+
+    /// Sets each demand's `source_department` from its source body (on every core).
+    pub fn fill_departments(&self, demands: &mut [Demand]) {
+        let per = demands.len().div_ceil(threads()).max(PARALLEL_MIN);
+        std::thread::scope(|scope| {
+            for chunk in demands.chunks_mut(per) {
+                scope.spawn(move || {
+                    for d in chunk {
+                        if let Some(department) = self.department_of(&d.source_body) {
+                            d.source_department = department;
+                        }
+                    }
+                });
+            }
+        });
+    }
+
+    /// Checks `demands` (the batch's) on `threads` threads and
     /// returns every problem of the whole batch, in batch order.
     pub fn verdict(&self, demands: &[Demand], threads: usize) -> Result<()> {
         let per = demands.len().div_ceil(threads.max(1)).max(PARALLEL_MIN);
@@ -152,10 +175,11 @@ impl DemandChecks {
     }
 }
 
-/// Checks a batch's units, bodies and users against themselves and the store and fills in
-/// each demand's `source_department`; the demands themselves are checked by
-/// [`DemandChecks::verdict`].
-pub async fn prepare(store: &dyn Store, batch: &mut ImportBatch) -> Result<DemandChecks> {
+/// Checks a batch's units, bodies and users against themselves and the store, and looks
+/// up what the demands name; the demands themselves are checked by
+/// [`DemandChecks::verdict`], and their departments come from
+/// [`DemandChecks::department_of`] (or [`DemandChecks::fill_departments`]).
+pub async fn prepare(store: &dyn Store, batch: &ImportBatch) -> Result<DemandChecks> {
     let mut errors = Vec::new();
 
     // Units: no duplicates; each parent in the batch or stored.
@@ -194,9 +218,7 @@ pub async fn prepare(store: &dyn Store, batch: &mut ImportBatch) -> Result<Deman
     let mut referenced: Vec<UnitCode> =
         referenced.into_iter().filter(|c| !batch_units.contains(c)).cloned().collect();
     referenced.sort();
-    let stored_units = store.existing_units(&referenced).await?;
-    let unknown_units: HashSet<UnitCode> =
-        referenced.into_iter().filter(|c| !stored_units.contains(c)).collect();
+    let unknown_units = store.missing_units(&referenced).await?;
     let unit_known = |c: &UnitCode| !unknown_units.contains(c);
 
     // Bodies: the batch's own, then stored ones on demand.
@@ -262,20 +284,6 @@ pub async fn prepare(store: &dyn Store, batch: &mut ImportBatch) -> Result<Deman
 
     let bodies: FxHashMap<Uuid, (Uuid, String)> =
         bodies.into_values().map(|b| (b.id, (b.department(), b.province().to_owned()))).collect();
-    // Each demand's department, from its source body.
-    let per = batch.demands.len().div_ceil(threads()).max(PARALLEL_MIN);
-    std::thread::scope(|scope| {
-        for chunk in batch.demands.chunks_mut(per) {
-            let bodies = &bodies;
-            scope.spawn(move || {
-                for d in chunk {
-                    if let Some((department, _)) = bodies.get(&d.source_body) {
-                        d.source_department = *department;
-                    }
-                }
-            });
-        }
-    });
     Ok(DemandChecks { bodies, unknown_units, before: errors, after })
 }
 

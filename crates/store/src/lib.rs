@@ -218,6 +218,13 @@ pub trait Store: Send + Sync + 'static {
     async fn search_units(&self, query: &str, limit: u32) -> Result<Vec<Unit>>;
     /// The subset of `codes` that exist.
     async fn existing_units(&self, codes: &[UnitCode]) -> Result<HashSet<UnitCode>>;
+    /// The subset of `codes` that do not exist: what an import's checks ask of tens of
+    /// thousands of codes, nearly all of which exist. A store may answer it without
+    /// returning the ones found.
+    async fn missing_units(&self, codes: &[UnitCode]) -> Result<HashSet<UnitCode>> {
+        let found = self.existing_units(codes).await?;
+        Ok(codes.iter().filter(|c| !found.contains(*c)).cloned().collect())
+    }
     /// Sets a unit's cadre count as a reported (no longer estimated) figure.
     async fn set_cadres(&self, code: &UnitCode, cadres: u32) -> Result<()>;
     /// All units at or below `root` (every unit when `None`), by code.
