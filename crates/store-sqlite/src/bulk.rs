@@ -88,7 +88,8 @@ pub(crate) fn checkpoint(conn: Connection) {
     }
 }
 
-/// What the store's checks give an import besides the batch.
+/// What an import needs besides the batch: the order the demands go in, and from the
+/// store's checks their verdict and departments.
 pub(crate) struct Plan<'a> {
     /// The demands' insertion order and province buckets, from [`insertion_order`].
     pub order: (Vec<u32>, Vec<u8>),
