@@ -15,14 +15,32 @@ const PARALLEL_MIN: usize = 50_000;
 
 /// Sets `source_department` from the stored body and checks the demand's references.
 pub async fn prepare_demand(store: &dyn Store, mut demand: Demand) -> Result<Demand> {
+    let body = store.body(demand.source_body).await?;
+    if let Some(body) = &body {
+        demand.source_department = body.department();
+    }
+    let missing = store.missing_units(&demand.targets).await?;
+    let errors = demand_problems(&demand, body.as_ref().map(Body::province), |t| missing.contains(t));
+    Invalid::check(errors)?;
+    Ok(demand)
+}
+
+/// Everything wrong with `demand` on its own and in its references, fields named from the
+/// demand (`targets[0]`): its own checks, then its source body (unknown, given as `None`,
+/// or in another province than its targets: a body's demands are all in its province),
+/// then each target unit that does not exist. One rule for single writes and imports.
+fn demand_problems(
+    demand: &Demand,
+    body_province: Option<&str>,
+    unknown_unit: impl Fn(&UnitCode) -> bool,
+) -> Vec<FieldError> {
     let mut errors = match demand.validate() {
         Ok(()) => Vec::new(),
         Err(Invalid(e)) => e,
     };
-    match store.body(demand.source_body).await? {
-        Some(body) => {
-            demand.source_department = body.department();
-            if !demand.targets.is_empty() && body.province() != demand.province() {
+    match body_province {
+        Some(province) => {
+            if !demand.targets.is_empty() && province != demand.province() {
                 errors.push(FieldError::new(
                     "source_body",
                     "来源部门与对象单位不在同一省份",
@@ -32,9 +50,8 @@ pub async fn prepare_demand(store: &dyn Store, mut demand: Demand) -> Result<Dem
         }
         None => errors.push(FieldError::new("source_body", "来源部门不存在", "unknown source body")),
     }
-    let known = store.existing_units(&demand.targets).await?;
     for (i, t) in demand.targets.iter().enumerate() {
-        if !known.contains(t) {
+        if unknown_unit(t) {
             errors.push(FieldError::new(
                 format!("targets[{i}]"),
                 format!("对象单位 {t} 不存在"),
@@ -42,8 +59,7 @@ pub async fn prepare_demand(store: &dyn Store, mut demand: Demand) -> Result<Dem
             ));
         }
     }
-    Invalid::check(errors)?;
-    Ok(demand)
+    errors
 }
 
 /// Checks a whole import batch against itself and the store; fills in each demand's
@@ -137,38 +153,15 @@ impl DemandChecks {
         Invalid::check(errors).map_err(StoreError::Invalid)
     }
 
-    /// Each demand on its own; `first` is the position of `chunk[0]` in the batch.
+    /// Each demand on its own ([`demand_problems`]); `first` is the position of `chunk[0]`
+    /// in the batch.
     fn check_demands(&self, first: usize, chunk: &[Demand]) -> Vec<FieldError> {
         let mut errors = Vec::new();
         for (k, d) in chunk.iter().enumerate() {
-            let i = first + k;
-            if let Err(Invalid(e)) = d.validate() {
-                errors.extend(prefixed(&format!("demands[{i}]"), e));
-            }
-            match self.bodies.get(&d.source_body) {
-                Some((_, province)) => {
-                    if !d.targets.is_empty() && *province != d.province() {
-                        errors.push(FieldError::new(
-                            format!("demands[{i}].source_body"),
-                            "来源部门与对象单位不在同一省份",
-                            "the source body is in another province than the targets",
-                        ));
-                    }
-                }
-                None => errors.push(FieldError::new(
-                    format!("demands[{i}].source_body"),
-                    "来源部门不存在",
-                    "unknown source body",
-                )),
-            }
-            for (j, t) in d.targets.iter().enumerate() {
-                if self.unknown_units.contains(t) {
-                    errors.push(FieldError::new(
-                        format!("demands[{i}].targets[{j}]"),
-                        format!("对象单位 {t} 不存在"),
-                        format!("unknown target unit {t}"),
-                    ));
-                }
+            let province = self.bodies.get(&d.source_body).map(|(_, province)| province.as_str());
+            let problems = demand_problems(d, province, |t| self.unknown_units.contains(t));
+            if !problems.is_empty() {
+                errors.extend(prefixed(&format!("demands[{}]", first + k), problems));
             }
         }
         errors
